@@ -1,0 +1,75 @@
+//! Built-in Ed25519 public keys and the signature check.
+//!
+//! An image names its signer by the SHA-256 of the signer's DER SubjectPublicKeyInfo (the key
+//! hash TLV, as `imgtool` writes it). A [`KeyRing`] holds several keys so that a product can
+//! rotate its signing key: images signed by any listed key are accepted.
+
+use super::scan::ScannedImage;
+use super::ImageError;
+use sha2::{Digest, Sha256};
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the 32 key bytes follow.
+pub const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// A raw 32-byte Ed25519 public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    /// The 44-byte DER SubjectPublicKeyInfo encoding of the key.
+    pub fn spki_der(&self) -> [u8; 44] {
+        let mut out = [0u8; 44];
+        let (prefix, key) = out.split_at_mut(ED25519_SPKI_PREFIX.len());
+        prefix.copy_from_slice(&ED25519_SPKI_PREFIX);
+        key.copy_from_slice(&self.0);
+        out
+    }
+
+    /// The key hash as found in the `KEYHASH` TLV: SHA-256 of the SPKI DER.
+    pub fn key_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.spki_der()).into()
+    }
+}
+
+/// The set of public keys an image may be signed with.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRing<'a> {
+    keys: &'a [PublicKey],
+}
+
+impl<'a> KeyRing<'a> {
+    /// A key ring over built-in keys.
+    pub const fn new(keys: &'a [PublicKey]) -> Self {
+        KeyRing { keys }
+    }
+
+    /// The keys.
+    pub const fn keys(&self) -> &'a [PublicKey] {
+        self.keys
+    }
+
+    /// Index of the key whose hash is `key_hash`.
+    pub fn find(&self, key_hash: &[u8; 32]) -> Option<usize> {
+        self.keys.iter().position(|k| &k.key_hash() == key_hash)
+    }
+
+    /// Authenticate a scanned image: computed digest equals the hash TLV, the key hash names a
+    /// built-in key, and the Ed25519 signature over the 32-byte digest verifies. Returns the
+    /// index of the signing key.
+    pub fn authenticate(&self, image: &ScannedImage) -> Result<usize, ImageError> {
+        if image.digest != image.hash_tlv {
+            return Err(ImageError::HashMismatch);
+        }
+        let index = self.find(&image.key_hash).ok_or(ImageError::UnknownKey)?;
+        let key = self.keys.get(index).ok_or(ImageError::UnknownKey)?;
+        let public =
+            salty::PublicKey::try_from(&key.0).map_err(|_| ImageError::InvalidBuiltInKey)?;
+        let signature = salty::Signature::from(&image.signature);
+        public
+            .verify(&image.digest, &signature)
+            .map_err(|_| ImageError::BadSignature)?;
+        Ok(index)
+    }
+}
