@@ -6,6 +6,7 @@
 //! and async NOR flash). Nothing in an image is trusted: every offset and length is checked
 //! against the slot before use, and each defect has its own [`ImageError`].
 
+pub mod build;
 pub mod header;
 pub mod keys;
 pub mod read;
