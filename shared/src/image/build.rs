@@ -149,10 +149,8 @@ pub fn build_image(
         flags: spec.flags,
         version: spec.version,
     };
-    let mut w = Writer::new(out);
-    let hashed_len =
-        write_hashed(&mut w, spec, &header, payload).ok_or(BuildError::BufferTooSmall)?;
-    drop(w);
+    let hashed_len = write_hashed(&mut Writer::new(out), spec, &header, payload)
+        .ok_or(BuildError::BufferTooSmall)?;
     let hashed = out.get(..hashed_len).ok_or(BuildError::BufferTooSmall)?;
     let digest: [u8; 32] = Sha256::digest(hashed).into();
     let key_hash = signer.public_key().key_hash();
