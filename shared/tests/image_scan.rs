@@ -1,4 +1,5 @@
 //! Scanner and verifier behaviour on real signed images: one test per defect the parser must
+#![allow(clippy::unwrap_used, clippy::panic)]
 //! name precisely, plus the flash drivers (blocking and async, aligned and unaligned reads).
 
 use embedded_storage::nor_flash::{ErrorType, NorFlashError, NorFlashErrorKind, ReadNorFlash};
