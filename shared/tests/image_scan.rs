@@ -1,6 +1,6 @@
 //! Scanner and verifier behaviour on real signed images: one test per defect the parser must
-#![allow(clippy::unwrap_used, clippy::panic)]
 //! name precisely, plus the flash drivers (blocking and async, aligned and unaligned reads).
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use embedded_storage::nor_flash::{ErrorType, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 use fwu_shared::image::build::{
