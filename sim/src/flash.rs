@@ -1,0 +1,570 @@
+//! The simulated NOR flash.
+//!
+//! Rules enforced (each violation is an error, never silently accepted):
+//! * reads, writes and erases stay inside the device;
+//! * writes start and end on `write_size` boundaries; erases on sector boundaries;
+//! * a byte may be programmed once after an erase (stricter than NOR's AND semantics, as
+//!   MCUboot's simulator does: a second write to a word is a bug in the caller even if it would
+//!   only clear bits).
+//!
+//! Power cuts: [`SimFlash::arm_cut`] picks the index of a write or erase and a [`CutModel`].
+//! When that operation comes, the model decides what reaches the cells, the call fails with
+//! [`FlashError::PowerCut`], and every later call fails too until [`SimFlash::power_on`], the
+//! cold restart. Reads are not counted as cut points (they change nothing).
+
+use crate::rng::Rng;
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+
+/// Shape of the simulated device besides its sector and write sizes (which are type
+/// parameters, because the flash traits expose them as constants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Number of sectors.
+    pub sectors: usize,
+    /// Value of an erased byte (0xFF for most NOR, 0x00 for some).
+    pub erased: u8,
+}
+
+/// What a power cut at the armed operation leaves behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CutModel {
+    /// The operation does not happen at all.
+    Skip,
+    /// A write programs only a random prefix of its bytes (an erase: only a random prefix of the
+    /// sector is erased, the rest keeps its old content).
+    TornPrefix,
+    /// A write programs a random subset of the bits it should change; an erase leaves every
+    /// byte of the sector either erased, old, or random.
+    TornBits,
+    /// An erase leaves the sector with random content (a write behaves like `TornBits`).
+    Garbage,
+    /// The operation completes, then power is cut before anything else happens.
+    After,
+}
+
+impl CutModel {
+    /// Every model, for campaigns.
+    pub const ALL: [CutModel; 5] = [
+        CutModel::Skip,
+        CutModel::TornPrefix,
+        CutModel::TornBits,
+        CutModel::Garbage,
+        CutModel::After,
+    ];
+}
+
+/// Kind of a counted flash operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// A program operation.
+    Write,
+    /// A sector erase (one per sector, even when one call erases several).
+    Erase,
+}
+
+/// Errors of the simulated flash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashError {
+    /// Access outside the device.
+    OutOfBounds,
+    /// Misaligned write or erase.
+    NotAligned,
+    /// Programming a byte that was already programmed since its last erase.
+    NotErased,
+    /// Power was cut; nothing works until `power_on`.
+    PowerCut,
+}
+
+impl NorFlashError for FlashError {
+    fn kind(&self) -> NorFlashErrorKind {
+        match self {
+            FlashError::OutOfBounds => NorFlashErrorKind::OutOfBounds,
+            FlashError::NotAligned => NorFlashErrorKind::NotAligned,
+            FlashError::NotErased | FlashError::PowerCut => NorFlashErrorKind::Other,
+        }
+    }
+}
+
+/// Operation counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Read calls.
+    pub reads: u64,
+    /// Bytes read.
+    pub bytes_read: u64,
+    /// Write calls.
+    pub writes: u64,
+    /// Bytes programmed.
+    pub bytes_written: u64,
+    /// Sector erases.
+    pub erases: u64,
+    /// Erases per sector.
+    pub sector_erases: Vec<u64>,
+}
+
+impl Stats {
+    /// Write and erase operations (the cut points).
+    pub fn ops(&self) -> u64 {
+        self.writes + self.erases
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ArmedCut {
+    at: u64,
+    model: CutModel,
+}
+
+/// The simulated NOR flash device with `SECTOR`-byte erase sectors and `WRITE`-byte program
+/// units.
+#[derive(Clone, Debug)]
+pub struct SimFlash<const SECTOR: usize, const WRITE: usize> {
+    geometry: Geometry,
+    data: Vec<u8>,
+    /// Whether each byte has been programmed since its last erase.
+    programmed: Vec<bool>,
+    stats: Stats,
+    /// Write and erase operations since creation (cut points are indexed by this).
+    op_index: u64,
+    cut: Option<ArmedCut>,
+    powered: bool,
+    rng: Rng,
+}
+
+impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
+    /// A fully erased device.
+    pub fn new(geometry: Geometry) -> Self {
+        let size = SECTOR * geometry.sectors;
+        SimFlash {
+            geometry,
+            data: vec![geometry.erased; size],
+            programmed: vec![false; size],
+            stats: Stats {
+                sector_erases: vec![0; geometry.sectors],
+                ..Stats::default()
+            },
+            op_index: 0,
+            cut: None,
+            powered: true,
+            rng: Rng::new(0),
+        }
+    }
+
+    /// The device geometry.
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// Raw contents (for assertions and for loading images without counting operations).
+    pub fn contents(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Place bytes directly (factory programming): not counted, not cut, no NOR checks beyond
+    /// marking the bytes programmed. Panics on out-of-range input: test setup only.
+    pub fn load(&mut self, offset: usize, bytes: &[u8]) {
+        #[allow(clippy::indexing_slicing)]
+        {
+            self.data[offset..offset + bytes.len()].copy_from_slice(bytes);
+            self.programmed[offset..offset + bytes.len()].fill(true);
+        }
+    }
+
+    /// Counters since creation or the last [`SimFlash::reset_stats`].
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Zero the counters.
+    pub fn reset_stats(&mut self) {
+        self.stats = Stats {
+            sector_erases: vec![0; self.geometry.sectors],
+            ..Stats::default()
+        };
+    }
+
+    /// Index the next write or erase will have.
+    pub fn op_index(&self) -> u64 {
+        self.op_index
+    }
+
+    /// Cut power when operation number `at` (as counted by [`SimFlash::op_index`]) happens,
+    /// with random effects drawn from `seed`.
+    pub fn arm_cut(&mut self, at: u64, model: CutModel, seed: u64) {
+        self.cut = Some(ArmedCut { at, model });
+        self.rng = Rng::new(seed);
+    }
+
+    /// Remove an armed cut that has not fired.
+    pub fn disarm(&mut self) {
+        self.cut = None;
+    }
+
+    /// Whether the armed cut has fired (the device is dead until `power_on`).
+    pub fn is_cut(&self) -> bool {
+        !self.powered
+    }
+
+    /// Cold restart after a cut: the cells keep what the cut left; the device works again.
+    pub fn power_on(&mut self) {
+        self.powered = true;
+        self.cut = None;
+    }
+
+    fn check_powered(&self) -> Result<(), FlashError> {
+        if self.powered {
+            Ok(())
+        } else {
+            Err(FlashError::PowerCut)
+        }
+    }
+
+    fn range(&self, offset: u32, len: usize) -> Result<core::ops::Range<usize>, FlashError> {
+        let start = offset as usize;
+        let end = start.checked_add(len).ok_or(FlashError::OutOfBounds)?;
+        if end > self.data.len() {
+            return Err(FlashError::OutOfBounds);
+        }
+        Ok(start..end)
+    }
+
+    /// The cut model to apply to the operation about to run, if it is the armed one.
+    fn take_cut(&mut self) -> Option<CutModel> {
+        let index = self.op_index;
+        self.op_index += 1;
+        match self.cut {
+            Some(c) if c.at == index => {
+                self.cut = None;
+                Some(c.model)
+            }
+            _ => None,
+        }
+    }
+
+    fn program_byte(&mut self, i: usize, value: u8) {
+        if let (Some(d), Some(p)) = (self.data.get_mut(i), self.programmed.get_mut(i)) {
+            *d = value;
+            *p = true;
+        }
+    }
+
+    /// A random subset of the bit changes from `old` toward `new`.
+    fn partial_bits(&mut self, old: u8, new: u8) -> u8 {
+        let changing = old ^ new;
+        let keep = self.rng.byte() & changing;
+        old ^ keep
+    }
+
+    fn do_write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        self.check_powered()?;
+        let range = self.range(offset, bytes.len())?;
+        let ws = WRITE;
+        if range.start % ws != 0 || !bytes.len().is_multiple_of(ws) {
+            return Err(FlashError::NotAligned);
+        }
+        if self
+            .programmed
+            .get(range.clone())
+            .is_some_and(|p| p.iter().any(|&b| b))
+        {
+            return Err(FlashError::NotErased);
+        }
+        let cut = self.take_cut();
+        self.stats.writes += 1;
+        let start = range.start;
+        match cut {
+            None | Some(CutModel::After) => {
+                for (k, &b) in bytes.iter().enumerate() {
+                    self.program_byte(start + k, b);
+                }
+                self.stats.bytes_written += bytes.len() as u64;
+                if cut.is_some() {
+                    self.powered = false;
+                    return Err(FlashError::PowerCut);
+                }
+                Ok(())
+            }
+            Some(CutModel::Skip) => {
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+            Some(CutModel::TornPrefix) => {
+                let n = self.rng.below(bytes.len() as u64) as usize;
+                for (k, &b) in bytes.iter().enumerate().take(n) {
+                    self.program_byte(start + k, b);
+                }
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+            Some(CutModel::TornBits | CutModel::Garbage) => {
+                for (k, &b) in bytes.iter().enumerate() {
+                    let old = self
+                        .data
+                        .get(start + k)
+                        .copied()
+                        .unwrap_or(self.geometry.erased);
+                    let v = self.partial_bits(old, b);
+                    self.program_byte(start + k, v);
+                }
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+        }
+    }
+
+    fn erase_sector(&mut self, sector: usize) -> Result<(), FlashError> {
+        let ss = SECTOR;
+        let start = sector * ss;
+        let erased = self.geometry.erased;
+        let cut = self.take_cut();
+        self.stats.erases += 1;
+        if let Some(c) = self.stats.sector_erases.get_mut(sector) {
+            *c += 1;
+        }
+        let full = |f: &mut Self| {
+            for i in start..start + ss {
+                if let (Some(d), Some(p)) = (f.data.get_mut(i), f.programmed.get_mut(i)) {
+                    *d = erased;
+                    *p = false;
+                }
+            }
+        };
+        match cut {
+            None => {
+                full(self);
+                Ok(())
+            }
+            Some(CutModel::After) => {
+                full(self);
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+            Some(CutModel::Skip) => {
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+            Some(CutModel::TornPrefix) => {
+                let n = self.rng.below(ss as u64) as usize;
+                for i in start..start + n {
+                    if let (Some(d), Some(p)) = (self.data.get_mut(i), self.programmed.get_mut(i)) {
+                        *d = erased;
+                        *p = false;
+                    }
+                }
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+            Some(model @ (CutModel::TornBits | CutModel::Garbage)) => {
+                for i in start..start + ss {
+                    let r = self.rng.next_u64();
+                    let value = match (model, r % 3) {
+                        (CutModel::Garbage, _) | (_, 2) => (r >> 8) as u8,
+                        (_, 0) => erased,
+                        _ => self.data.get(i).copied().unwrap_or(erased),
+                    };
+                    // A half-erased cell holds whatever it holds: treat it as programmed, so the
+                    // caller must erase it again before writing.
+                    self.program_byte(i, value);
+                    if value == erased && r.is_multiple_of(3) {
+                        if let Some(p) = self.programmed.get_mut(i) {
+                            *p = false;
+                        }
+                    }
+                }
+                self.powered = false;
+                Err(FlashError::PowerCut)
+            }
+        }
+    }
+
+    fn do_erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        self.check_powered()?;
+        let ss = SECTOR;
+        let (from, to) = (from as usize, to as usize);
+        if from > to || to > self.data.len() {
+            return Err(FlashError::OutOfBounds);
+        }
+        if from % ss != 0 || to % ss != 0 {
+            return Err(FlashError::NotAligned);
+        }
+        for sector in from / ss..to / ss {
+            self.erase_sector(sector)?;
+        }
+        Ok(())
+    }
+
+    fn do_read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        self.check_powered()?;
+        let range = self.range(offset, bytes.len())?;
+        self.stats.reads += 1;
+        self.stats.bytes_read += bytes.len() as u64;
+        bytes.copy_from_slice(self.data.get(range).ok_or(FlashError::OutOfBounds)?);
+        Ok(())
+    }
+}
+
+impl<const SECTOR: usize, const WRITE: usize> ErrorType for SimFlash<SECTOR, WRITE> {
+    type Error = FlashError;
+}
+
+impl<const SECTOR: usize, const WRITE: usize> ReadNorFlash for SimFlash<SECTOR, WRITE> {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        self.do_read(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.data.len()
+    }
+}
+
+impl<const SECTOR: usize, const WRITE: usize> NorFlash for SimFlash<SECTOR, WRITE> {
+    const WRITE_SIZE: usize = WRITE;
+    const ERASE_SIZE: usize = SECTOR;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        self.do_erase(from, to)
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        self.do_write(offset, bytes)
+    }
+}
+
+impl<const SECTOR: usize, const WRITE: usize> embedded_storage_async::nor_flash::ReadNorFlash
+    for SimFlash<SECTOR, WRITE>
+{
+    const READ_SIZE: usize = 1;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        self.do_read(offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        self.data.len()
+    }
+}
+
+impl<const SECTOR: usize, const WRITE: usize> embedded_storage_async::nor_flash::NorFlash
+    for SimFlash<SECTOR, WRITE>
+{
+    const WRITE_SIZE: usize = WRITE;
+    const ERASE_SIZE: usize = SECTOR;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        self.do_erase(from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        self.do_write(offset, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: Geometry = Geometry {
+        sectors: 4,
+        erased: 0xff,
+    };
+    type F = SimFlash<64, 4>;
+
+    #[test]
+    fn enforces_nor_rules() {
+        let mut f = F::new(G);
+        assert_eq!(
+            NorFlash::write(&mut f, 2, &[0; 4]),
+            Err(FlashError::NotAligned)
+        );
+        assert_eq!(
+            NorFlash::write(&mut f, 0, &[0; 3]),
+            Err(FlashError::NotAligned)
+        );
+        assert_eq!(NorFlash::write(&mut f, 0, &[0x12; 4]), Ok(()));
+        assert_eq!(
+            NorFlash::write(&mut f, 0, &[0x02; 4]),
+            Err(FlashError::NotErased)
+        );
+        assert_eq!(NorFlash::erase(&mut f, 0, 32), Err(FlashError::NotAligned));
+        assert_eq!(
+            NorFlash::erase(&mut f, 0, 64 * 5),
+            Err(FlashError::OutOfBounds)
+        );
+        assert_eq!(NorFlash::erase(&mut f, 0, 64), Ok(()));
+        assert_eq!(NorFlash::write(&mut f, 0, &[0x02; 4]), Ok(()));
+        assert_eq!(
+            NorFlash::write(&mut f, 252, &[0; 8]),
+            Err(FlashError::OutOfBounds)
+        );
+        let mut b = [0u8; 4];
+        ReadNorFlash::read(&mut f, 0, &mut b).unwrap();
+        assert_eq!(b, [2; 4]);
+        assert_eq!(f.stats().writes, 2);
+        assert_eq!(f.stats().erases, 1);
+        assert_eq!(f.stats().sector_erases, vec![1, 0, 0, 0]);
+        assert_eq!(f.stats().bytes_written, 8);
+    }
+
+    #[test]
+    fn cut_models_leave_what_they_promise() {
+        for model in CutModel::ALL {
+            let mut f = F::new(G);
+            NorFlash::write(&mut f, 64, &[0x00; 64]).unwrap();
+            f.arm_cut(1, model, 7);
+            assert_eq!(
+                NorFlash::write(&mut f, 0, &[0x00; 16]),
+                Err(FlashError::PowerCut)
+            );
+            assert!(f.is_cut());
+            assert_eq!(
+                NorFlash::write(&mut f, 16, &[0x00; 4]),
+                Err(FlashError::PowerCut)
+            );
+            f.power_on();
+            let first = &f.contents()[..16];
+            match model {
+                CutModel::Skip => assert!(first.iter().all(|&b| b == 0xff)),
+                CutModel::After => assert!(first.iter().all(|&b| b == 0x00)),
+                _ => {}
+            }
+            f.arm_cut(2, model, 9);
+            assert_eq!(NorFlash::erase(&mut f, 64, 128), Err(FlashError::PowerCut));
+            f.power_on();
+            let second = &f.contents()[64..128];
+            match model {
+                CutModel::Skip => assert!(second.iter().all(|&b| b == 0x00)),
+                CutModel::After => assert!(second.iter().all(|&b| b == 0xff)),
+                CutModel::Garbage => assert!(second.iter().any(|&b| b != 0x00 && b != 0xff)),
+                _ => {}
+            }
+            // A torn region must be erased again before it can be written.
+            if model != CutModel::After {
+                NorFlash::erase(&mut f, 64, 128).unwrap();
+            }
+            NorFlash::write(&mut f, 64, &[0x5a; 64]).unwrap();
+        }
+    }
+
+    #[test]
+    fn torn_prefix_programs_only_a_prefix() {
+        let mut f = F::new(G);
+        f.arm_cut(0, CutModel::TornPrefix, 3);
+        let _ = NorFlash::write(&mut f, 0, &[0x00; 64]);
+        let c = f.contents();
+        let n = c[..64].iter().take_while(|&&b| b == 0).count();
+        assert!(c[n..64].iter().all(|&b| b == 0xff));
+    }
+
+    #[test]
+    fn erased_zero_devices_work() {
+        let mut f = F::new(Geometry { erased: 0x00, ..G });
+        assert!(f.contents().iter().all(|&b| b == 0));
+        NorFlash::write(&mut f, 0, &[0xff; 4]).unwrap();
+        NorFlash::erase(&mut f, 0, 64).unwrap();
+        assert!(f.contents().iter().all(|&b| b == 0));
+    }
+}

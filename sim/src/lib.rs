@@ -1,0 +1,9 @@
+//! `fwu-sim`: the host simulator. Its [`flash::SimFlash`] is a NOR flash model that enforces NOR
+//! rules, counts every operation, and cuts power at a chosen operation with a chosen cut model
+//! (skipped, torn, interrupted erase, or just after completion). Unit tests of the bootloader
+//! and updater run on it; the power-cut campaigns drive it over every operation.
+
+pub mod flash;
+pub mod rng;
+
+pub use flash::{CutModel, FlashError, Geometry, OpKind, SimFlash, Stats};
