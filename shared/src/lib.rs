@@ -15,6 +15,7 @@ pub mod bytes;
 pub mod component;
 pub mod image;
 pub mod record;
+pub mod state;
 pub mod status;
 pub mod version;
 
