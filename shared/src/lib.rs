@@ -14,6 +14,7 @@
 pub mod bytes;
 pub mod component;
 pub mod image;
+pub mod layout;
 pub mod record;
 pub mod state;
 pub mod status;
