@@ -112,7 +112,9 @@ impl<'a> Layout<'a> {
         {
             return Err(LayoutError::SectorSize);
         }
-        if !(MIN_WRITE_SIZE..=MAX_WRITE_SIZE).contains(&write_size) || !ss.is_multiple_of(write_size) {
+        if !(MIN_WRITE_SIZE..=MAX_WRITE_SIZE).contains(&write_size)
+            || !ss.is_multiple_of(write_size)
+        {
             return Err(LayoutError::WriteSize);
         }
         if self.components.is_empty() || self.components.len() > MAX_COMPONENTS {

@@ -18,6 +18,9 @@ pub const MAX_COMPONENTS: usize = 8;
 pub const ERROR_TRIAL_NOT_ACCEPTED: PsaStatus = -0x1001;
 /// Error recorded when the bootloader abandons an install because the flash failed.
 pub const ERROR_INSTALL_FLASH_FAILURE: PsaStatus = -0x1002;
+/// Error recorded when the bootloader rolls back because an active (trial) image failed
+/// authentication at boot.
+pub const ERROR_ACTIVE_INVALID: PsaStatus = -0x1003;
 
 /// A set of components, as a bitmask over ids `0..8`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -1,0 +1,413 @@
+//! The boot flow on the simulated NOR flash: install, trial, accept, reject, automatic revert,
+//! multi-component transactions with dependencies, verification failures that must move
+//! nothing, image sizes from small to a full slot, and active-image authentication.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use fwu_bootloader::{BootAction, Refusal, ERROR_TRIAL_NOT_ACCEPTED};
+use fwu_shared::image::ImageError;
+use fwu_shared::state::{Members, Phase};
+use fwu_shared::version::Dependency;
+use fwu_shared::{Error, State};
+
+const FULL: usize = 32 * SECTOR as usize;
+
+/// Old v1 active, new v2 staged and installed: the basic fixture of most tests.
+fn staged_update(old_len: usize, new_len: usize) -> (Flash, Vec<u8>, Vec<u8>) {
+    let mut f = new_flash();
+    let old = image(v(1, 0), old_len, 1, &[], 0xa1);
+    let new = image(v(2, 0), new_len, 2, &[], 0xb2);
+    flash_active(&mut f, 0, &old);
+    make_candidate(&mut f, 0, &new);
+    install(&mut f, &[0]);
+    (f, old, new)
+}
+
+#[test]
+fn an_idle_device_boots_its_authenticated_image_and_changes_nothing() {
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &image(v(1, 0), 5000, 1, &[], 1));
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    f.reset_stats();
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::None);
+    assert!(!r.trial && r.refused.is_none() && r.state_readable);
+    assert_eq!(
+        f.stats().ops(),
+        0,
+        "a no-update boot must not write the flash"
+    );
+}
+
+#[test]
+fn install_trial_then_automatic_revert_for_each_image_size() {
+    // Smaller than the slot, exactly the slot, one sector short of the slot, larger than old.
+    for (old_len, new_len) in [
+        (10_000, 7_000),
+        (9_000, FULL),
+        (FULL, FULL - SECTOR as usize),
+        (3_000, 50_000),
+    ] {
+        let (mut f, old, new) = staged_update(old_len, new_len);
+        let r = boot(&mut f).unwrap();
+        assert_eq!(
+            r.action,
+            BootAction::Installed(Members(1)),
+            "{old_len}->{new_len}"
+        );
+        assert!(r.trial);
+        assert_eq!(primary(&f, 0, new.len()), &new[..]);
+        assert_eq!(
+            secondary(&f, 0, 0, old.len()),
+            &old[..],
+            "the old image is the backup at offset 0"
+        );
+        assert_eq!(state_of(&mut f, 0).0, State::Trial);
+        assert!(txn(&mut f).trial_booted);
+
+        // Reboot without accept: automatic rollback.
+        let r = boot(&mut f).unwrap();
+        assert_eq!(
+            r.action,
+            BootAction::Reverted(Members(1), ERROR_TRIAL_NOT_ACCEPTED)
+        );
+        assert!(!r.trial);
+        assert_eq!(primary(&f, 0, old.len()), &old[..]);
+        assert_eq!(
+            secondary(&f, 0, SECTOR as usize, new.len()),
+            &new[..],
+            "the rejected image is second"
+        );
+        assert_eq!(
+            state_of(&mut f, 0),
+            (State::Failed, ERROR_TRIAL_NOT_ACCEPTED)
+        );
+        assert_eq!(counter(&mut f, 0), 0);
+        // And it stays that way.
+        assert_eq!(boot(&mut f).unwrap().action, BootAction::None);
+        assert_eq!(primary(&f, 0, old.len()), &old[..]);
+    }
+}
+
+#[test]
+fn a_cut_between_install_and_hand_over_does_not_count_as_a_trial_boot() {
+    let (mut f, _old, new) = staged_update(8000, 8000);
+    let r = boot(&mut f).unwrap();
+    assert!(r.trial);
+    // Pretend the hand-over record never made it: the Trial phase without trial_booted.
+    with_store(&mut f, |st| {
+        let t = embassy_futures::block_on(st.txn()).unwrap();
+        embassy_futures::block_on(st.set_txn(&fwu_shared::state::TxnRecord {
+            trial_booted: false,
+            ..t
+        }))
+        .unwrap();
+    });
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::None);
+    assert!(r.trial, "the trial image gets its run");
+    assert_eq!(primary(&f, 0, new.len()), &new[..]);
+}
+
+#[test]
+fn install_then_accept_keeps_the_new_image_and_raises_the_counter() {
+    let (mut f, old, new) = staged_update(12_000, 20_000);
+    boot(&mut f).unwrap();
+    set_phase(&mut f, Phase::Updated, 0);
+    assert_eq!(counter(&mut f, 0), 0);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::None);
+    assert!(!r.trial);
+    assert_eq!(state_of(&mut f, 0), (State::Updated, 0));
+    assert_eq!(txn(&mut f).phase, Phase::Idle);
+    assert_eq!(
+        counter(&mut f, 0),
+        2,
+        "raised once the acceptance is durable"
+    );
+    assert_eq!(primary(&f, 0, new.len()), &new[..]);
+    assert_eq!(secondary(&f, 0, 0, old.len()), &old[..]);
+    boot(&mut f).unwrap();
+    assert_eq!(primary(&f, 0, new.len()), &new[..]);
+}
+
+#[test]
+fn install_then_reject_reverts_with_the_reject_code() {
+    let (mut f, old, _new) = staged_update(12_000, 20_000);
+    boot(&mut f).unwrap();
+    set_phase(&mut f, Phase::Rejected, -77);
+    assert_eq!(state_of(&mut f, 0), (State::Rejected, -77));
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::Reverted(Members(1), -77));
+    assert_eq!(primary(&f, 0, old.len()), &old[..]);
+    assert_eq!(state_of(&mut f, 0), (State::Failed, -77));
+}
+
+#[test]
+fn multi_component_install_and_revert_are_atomic_with_dependencies() {
+    let mut f = new_flash();
+    let app1 = image(v(1, 0), 40_000, 1, &[], 1);
+    let radio1 = image(v(1, 0), 9_000, 1, &[], 2);
+    flash_active(&mut f, 0, &app1);
+    flash_active(&mut f, 1, &radio1);
+    // app 2.0 needs radio >= 2.0; radio 2.0 needs app >= 2.0: only installable together.
+    let app2 = image(
+        v(2, 0),
+        60_000,
+        2,
+        &[Dependency {
+            component: 1,
+            min_version: v(2, 0),
+        }],
+        3,
+    );
+    let radio2 = image(
+        v(2, 0),
+        20_000,
+        2,
+        &[Dependency {
+            component: 0,
+            min_version: v(2, 0),
+        }],
+        4,
+    );
+    make_candidate(&mut f, 0, &app2);
+    make_candidate(&mut f, 1, &radio2);
+    install(&mut f, &[0, 1]);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::Installed(Members(0b11)));
+    assert_eq!(primary(&f, 0, app2.len()), &app2[..]);
+    assert_eq!(primary(&f, 1, radio2.len()), &radio2[..]);
+    assert_eq!(state_of(&mut f, 0).0, State::Trial);
+    assert_eq!(state_of(&mut f, 1).0, State::Trial);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.action,
+        BootAction::Reverted(Members(0b11), ERROR_TRIAL_NOT_ACCEPTED)
+    );
+    assert_eq!(primary(&f, 0, app1.len()), &app1[..]);
+    assert_eq!(primary(&f, 1, radio1.len()), &radio1[..]);
+}
+
+#[test]
+fn an_unmet_dependency_at_boot_fails_every_member_and_moves_nothing() {
+    let mut f = new_flash();
+    let app1 = image(v(1, 0), 40_000, 1, &[], 1);
+    let radio1 = image(v(1, 0), 9_000, 1, &[], 2);
+    flash_active(&mut f, 0, &app1);
+    flash_active(&mut f, 1, &radio1);
+    let app2 = image(
+        v(2, 0),
+        60_000,
+        2,
+        &[Dependency {
+            component: 1,
+            min_version: v(3, 0),
+        }],
+        3,
+    );
+    let radio2 = image(v(2, 0), 20_000, 2, &[], 4);
+    make_candidate(&mut f, 0, &app2);
+    make_candidate(&mut f, 1, &radio2);
+    install(&mut f, &[0, 1]);
+    let before = f.contents().to_vec();
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.action,
+        BootAction::InstallRefused(Members(0b11), Error::DependencyNeeded.code())
+    );
+    assert_eq!(
+        state_of(&mut f, 0),
+        (State::Failed, Error::DependencyNeeded.code())
+    );
+    assert_eq!(
+        state_of(&mut f, 1),
+        (State::Failed, Error::DependencyNeeded.code())
+    );
+    let state_end = (4 * SECTOR) as usize;
+    assert_eq!(
+        &f.contents()[state_end..],
+        &before[state_end..],
+        "no slot byte changed"
+    );
+}
+
+#[test]
+fn staged_images_that_fail_verification_are_refused_and_nothing_moves() {
+    type Tamper = Box<dyn Fn(&mut Flash, &[u8])>;
+    let cases: Vec<(&str, Tamper, i32)> = vec![
+        (
+            "flipped payload byte",
+            Box::new(|f: &mut Flash, new: &[u8]| {
+                let mut bad = new.to_vec();
+                bad[5000] ^= 1;
+                f.load(slots(0).staging_offset(SECTOR) as usize, &bad);
+            }),
+            Error::InvalidSignature.code(),
+        ),
+        (
+            "another validly signed image than the one finished",
+            Box::new(|f: &mut Flash, _new: &[u8]| {
+                let other = image(v(2, 0), 20_000, 2, &[], 0x77);
+                f.load(slots(0).staging_offset(SECTOR) as usize, &other);
+            }),
+            Error::InvalidSignature.code(),
+        ),
+        (
+            "security counter below the stored one",
+            Box::new(|f: &mut Flash, _new: &[u8]| {
+                // The running image has counter 1, the stored floor is 1, the candidate has 0.
+                with_store(f, |st| {
+                    embassy_futures::block_on(st.raise_stored_counter(0, 1)).unwrap()
+                });
+                make_candidate(f, 0, &image(v(2, 0), 20_000, 0, &[], 0xb3));
+            }),
+            Error::NotPermitted.code(),
+        ),
+        (
+            "garbage header",
+            Box::new(|f: &mut Flash, _new: &[u8]| {
+                f.load(slots(0).staging_offset(SECTOR) as usize, &[0u8; 64]);
+            }),
+            Error::InvalidArgument.code(),
+        ),
+    ];
+    for (what, tamper, code) in cases {
+        let mut f = new_flash();
+        let old = image(v(1, 0), 10_000, 1, &[], 0xa1);
+        let new = image(v(2, 0), 20_000, 2, &[], 0xb2);
+        flash_active(&mut f, 0, &old);
+        // Build the candidate on a scratch copy, then tamper with the staging area the way an
+        // untrusted writer could (the load bypasses NOR checks like a fault would).
+        make_candidate(&mut f, 0, &new);
+        tamper(&mut f, &new);
+        install(&mut f, &[0]);
+        let r = boot(&mut f).unwrap();
+        assert_eq!(
+            r.action,
+            BootAction::InstallRefused(Members(1), code),
+            "{what}"
+        );
+        assert_eq!(state_of(&mut f, 0), (State::Failed, code), "{what}");
+        assert_eq!(primary(&f, 0, old.len()), &old[..], "{what}");
+        assert!(r.may_run(0), "{what}: the old image still runs");
+    }
+}
+
+#[test]
+fn a_corrupted_active_image_is_refused_when_no_backup_exists() {
+    let mut f = new_flash();
+    let mut img = image(v(1, 0), 10_000, 1, &[], 1);
+    img[3000] ^= 0x40;
+    flash_active(&mut f, 0, &img);
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::Image(ImageError::HashMismatch)))
+    );
+    assert!(!r.may_run(0) && r.may_run(1));
+}
+
+#[test]
+fn an_active_image_below_the_stored_counter_is_refused() {
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &image(v(1, 0), 10_000, 3, &[], 1));
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    with_store(&mut f, |st| {
+        embassy_futures::block_on(st.raise_stored_counter(0, 4)).unwrap()
+    });
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::SecurityCounter { image: 3, floor: 4 }))
+    );
+}
+
+#[test]
+fn an_updated_component_whose_image_rots_is_recovered_from_its_backup() {
+    let (mut f, old, new) = staged_update(12_000, 20_000);
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    boot(&mut f).unwrap();
+    set_phase(&mut f, Phase::Updated, 0);
+    boot(&mut f).unwrap();
+    assert_eq!(state_of(&mut f, 0), (State::Updated, 0));
+    // Bit rot in the new image; the backup (v1, counter 1) is still acceptable only if the
+    // stored counter allows it: accept raised it to 2, so recovery must be refused...
+    let p = slots(0).primary as usize;
+    let mut rotten = new.clone();
+    rotten[100] ^= 1;
+    f.load(p, &rotten);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::Image(ImageError::HashMismatch)))
+    );
+    assert_eq!(
+        r.action,
+        BootAction::None,
+        "a backup below the counter is not a recovery"
+    );
+    // ...while a backup with the same counter is.
+    let (mut f, old2, new2) = {
+        let mut f = new_flash();
+        let old = image(v(1, 0), 12_000, 2, &[], 0xa1);
+        let new = image(v(2, 0), 20_000, 2, &[], 0xb2);
+        flash_active(&mut f, 0, &old);
+        flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+        make_candidate(&mut f, 0, &new);
+        install(&mut f, &[0]);
+        (f, old, new)
+    };
+    boot(&mut f).unwrap();
+    set_phase(&mut f, Phase::Updated, 0);
+    boot(&mut f).unwrap();
+    let mut rotten = new2.clone();
+    rotten[100] ^= 1;
+    f.load(p, &rotten);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(r.action, BootAction::Recovered(0));
+    assert!(r.refused.is_none());
+    assert_eq!(primary(&f, 0, old2.len()), &old2[..]);
+    assert_eq!(state_of(&mut f, 0).0, State::Failed);
+    let _ = old;
+}
+
+#[test]
+fn a_corrupted_state_partition_boots_the_authenticated_image_safely() {
+    let mut f = new_flash();
+    let img = image(v(1, 0), 10_000, 1, &[], 1);
+    flash_active(&mut f, 0, &img);
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    let junk: Vec<u8> = (0..4 * SECTOR as usize)
+        .map(|i| (i * 151 % 251) as u8)
+        .collect();
+    f.load(0, &junk);
+    let r = boot(&mut f).unwrap();
+    assert!(r.refused.is_none());
+    assert_eq!(primary(&f, 0, img.len()), &img[..]);
+}
+
+#[test]
+fn an_install_costs_one_erase_per_used_sector_per_slot() {
+    let (mut f, _old, _new) = staged_update(10 * SECTOR as usize - 100, 12 * SECTOR as usize - 100);
+    f.reset_stats();
+    boot(&mut f).unwrap();
+    let per_sector = f.stats().sector_erases.clone();
+    let p0 = (slots(0).primary / SECTOR) as usize;
+    let s0 = (slots(0).secondary / SECTOR) as usize;
+    for k in 0..12 {
+        assert_eq!(per_sector[p0 + k], 1, "primary sector {k}");
+        assert_eq!(per_sector[s0 + k], 1, "secondary sector {k}");
+    }
+    for k in 12..32 {
+        assert_eq!(per_sector[p0 + k], 0, "unused primary sector {k} untouched");
+    }
+    assert_eq!(
+        per_sector[s0 + 12],
+        0,
+        "the last staged sector is only read"
+    );
+}
