@@ -4,7 +4,6 @@
 //! Run: `cargo run --release -p fwu-bootloader --example wear`
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::*;
