@@ -1,0 +1,169 @@
+//! The engine on every supported geometry: sectors from 1 KiB to 128 KiB and write sizes from
+//! 4 to 32 bytes. Each device installs an update, reverts it automatically, installs it again
+//! and keeps it after acceptance, with one erase per used sector per slot per swap.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use embassy_futures::block_on;
+use fwu_bootloader::{BootAction, BootConfig, Bootloader, ERROR_TRIAL_NOT_ACCEPTED};
+use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
+use fwu_shared::image::{scan_slice, KeyRing};
+use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::state::records::StagedImage;
+use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, StoredCounters, TxnRecord};
+use fwu_shared::{ImageVersion, State};
+use fwu_sim::{Geometry, SimFlash};
+
+fn image(version: ImageVersion, total: usize, seed: u8) -> Vec<u8> {
+    let mut spec = ImageSpec::new(version);
+    spec.security_counter = Some(u32::from(version.major));
+    let payload: Vec<u8> = (0..total - spec.image_len(0))
+        .map(|i| (i as u8) ^ seed)
+        .collect();
+    let mut out = vec![0u8; total];
+    build_image(
+        &spec,
+        &payload,
+        &Ed25519Signer::from_seed(&[3; 32]),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
+    let s = S as u32;
+    let slots = [ComponentSlots {
+        id: 0,
+        primary: 2 * s,
+        secondary: (2 + u32::from(sectors)) * s,
+        sectors,
+    }];
+    let layout = Layout {
+        sector_size: s,
+        components: &slots,
+        state: 0..2 * s,
+    };
+    let total_sectors = 2 + 2 * usize::from(sectors) + 1;
+    let mut f = SimFlash::<S, W>::new(Geometry {
+        sectors: total_sectors,
+        erased: 0xff,
+    });
+    let len = ((image_sectors * S as f64) as usize).max(600);
+    let old = image(ImageVersion::new(1, 0, 0, 0), len - 77, 1);
+    let new = image(ImageVersion::new(2, 0, 0, 0), len, 2);
+    f.load(slots[0].primary as usize, &old);
+    f.load(slots[0].staging_offset(s) as usize, &new);
+    let stage = |f: &mut SimFlash<S, W>, seq: u32| {
+        let scanned = scan_slice(&new, new.len() as u32).unwrap();
+        let mut st = StateStore::new(f, layout.state.clone()).unwrap();
+        let rec = ComponentRecord {
+            state: State::Candidate,
+            staged: StagedImage {
+                size: scanned.total_size,
+                digest: scanned.digest,
+                version: scanned.header.version,
+                security_counter: 2,
+                dependencies: scanned.dependencies,
+            },
+            ..ComponentRecord::default()
+        };
+        block_on(st.set_component(0, &rec)).unwrap();
+        block_on(st.set_txn(&TxnRecord {
+            seq,
+            phase: Phase::Staged,
+            members: Members(1),
+            ..TxnRecord::default()
+        }))
+        .unwrap();
+    };
+    let keys = [Ed25519Signer::from_seed(&[3; 32]).public_key()];
+    let boot = |f: &mut SimFlash<S, W>| {
+        Bootloader::new(
+            layout.clone(),
+            KeyRing::new(&keys),
+            BootConfig::default(),
+            StoredCounters,
+        )
+        .boot(f)
+        .unwrap()
+    };
+    let p = slots[0].primary as usize;
+    let used = new.len().div_ceil(S);
+
+    stage(&mut f, 1);
+    f.reset_stats();
+    assert_eq!(
+        boot(&mut f).action,
+        BootAction::Installed(Members(1)),
+        "{S}/{W}"
+    );
+    assert_eq!(&f.contents()[p..p + new.len()], &new[..]);
+    let first_p = (slots[0].primary / s) as usize;
+    let first_s = (slots[0].secondary / s) as usize;
+    for k in 0..used {
+        assert_eq!(
+            f.stats().sector_erases[first_p + k],
+            1,
+            "{S}/{W} primary {k}"
+        );
+        assert_eq!(
+            f.stats().sector_erases[first_s + k],
+            1,
+            "{S}/{W} secondary {k}"
+        );
+    }
+    assert_eq!(
+        boot(&mut f).action,
+        BootAction::Reverted(Members(1), ERROR_TRIAL_NOT_ACCEPTED)
+    );
+    assert_eq!(&f.contents()[p..p + old.len()], &old[..], "{S}/{W}");
+
+    // The rejected image is second now; stage the original again (as after clean + download).
+    let sec = slots[0].secondary as usize;
+    let span = (usize::from(sectors) + 1) * S;
+    let mut erased = f.clone();
+    {
+        use embedded_storage::nor_flash::NorFlash;
+        NorFlash::erase(&mut erased, sec as u32, (sec + span) as u32).unwrap();
+    }
+    f = erased;
+    f.load(slots[0].staging_offset(s) as usize, &new);
+    {
+        let mut st = StateStore::new(&mut f, layout.state.clone()).unwrap();
+        block_on(st.settle(&mut StoredCounters)).unwrap();
+    }
+    stage(&mut f, 2);
+    assert_eq!(boot(&mut f).action, BootAction::Installed(Members(1)));
+    {
+        let mut st = StateStore::new(&mut f, layout.state.clone()).unwrap();
+        let t = block_on(st.txn()).unwrap();
+        block_on(st.set_txn(&TxnRecord {
+            phase: Phase::Updated,
+            ..t
+        }))
+        .unwrap();
+    }
+    assert_eq!(boot(&mut f).action, BootAction::None);
+    assert_eq!(boot(&mut f).action, BootAction::None);
+    assert_eq!(&f.contents()[p..p + new.len()], &new[..], "{S}/{W}");
+}
+
+#[test]
+fn one_kib_sectors_four_byte_writes() {
+    run::<1024, 4>(24, 10.5);
+}
+
+#[test]
+fn two_kib_sectors_eight_byte_writes() {
+    run::<2048, 8>(16, 16.0);
+}
+
+#[test]
+fn four_kib_sectors_thirty_two_byte_writes() {
+    run::<4096, 32>(8, 7.0);
+}
+
+#[test]
+fn one_hundred_twenty_eight_kib_sectors_sixteen_byte_writes() {
+    run::<131072, 16>(4, 2.5);
+}
