@@ -380,12 +380,16 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     }
 
     /// Step 5: authenticate every active image, rolling back or recovering where possible.
+    ///
+    /// One pass acts (at most one rollback or recovery per component per boot); if it changed
+    /// any slot, a second pass re-checks every component without acting.
     async fn check_active<F: AsyncNorFlash>(
         &mut self,
         store: &mut StateStore<'_, F>,
         report: &mut BootReport,
     ) -> Result<(), Step> {
         let layout = self.layout.clone();
+        let mut acted = false;
         for slots in layout.components {
             let c = slots.id;
             let Err(refusal) = self.check_one(store, c, report.state_readable).await else {
@@ -399,6 +403,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             if txn.phase == Phase::Trial && txn.members.contains(c) {
                 self.revert(store, txn, ERROR_ACTIVE_INVALID, report)
                     .await?;
+                acted = true;
             } else if store.component(c).await?.state == State::Updated
                 && self.backup_valid(store, c).await?
             {
@@ -417,9 +422,20 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 store.set_txn(&recovery).await?;
                 self.continue_revert(store, recovery, report).await?;
                 report.action = BootAction::Recovered(c);
-            }
-            if let Err(refusal) = self.check_one(store, c, true).await {
+                acted = true;
+            } else {
                 report.refuse(c, refusal);
+            }
+        }
+        if acted {
+            // A rollback replaces every member of the transaction, including ones that passed.
+            for slots in layout.components {
+                if report.invalid.contains(slots.id) {
+                    continue;
+                }
+                if let Err(refusal) = self.check_one(store, slots.id, true).await {
+                    report.refuse(slots.id, refusal);
+                }
             }
         }
         Ok(())

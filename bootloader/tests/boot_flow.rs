@@ -411,3 +411,49 @@ fn an_install_costs_one_erase_per_used_sector_per_slot() {
         "the last staged sector is only read"
     );
 }
+
+#[test]
+fn a_trial_member_failing_authentication_rolls_back_the_whole_transaction() {
+    let mut f = new_flash();
+    let app1 = image(v(1, 0), 40_000, 1, &[], 1);
+    let radio1 = image(v(1, 0), 9_000, 1, &[], 2);
+    flash_active(&mut f, 0, &app1);
+    flash_active(&mut f, 1, &radio1);
+    let app2 = image(v(2, 0), 30_000, 2, &[], 3);
+    let radio2 = image(v(2, 0), 12_000, 2, &[], 4);
+    make_candidate(&mut f, 0, &app2);
+    make_candidate(&mut f, 1, &radio2);
+    install(&mut f, &[0, 1]);
+    assert_eq!(
+        boot(&mut f).unwrap().action,
+        BootAction::Installed(Members(0b11))
+    );
+    // As if power failed before the hand-over was recorded, and the radio image then rotted.
+    with_store(&mut f, |st| {
+        let t = embassy_futures::block_on(st.txn()).unwrap();
+        embassy_futures::block_on(st.set_txn(&fwu_shared::state::TxnRecord {
+            trial_booted: false,
+            ..t
+        }))
+        .unwrap();
+    });
+    let mut rotten = radio2.clone();
+    rotten[200] ^= 4;
+    f.load(slots(1).primary as usize, &rotten);
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.action,
+        BootAction::Reverted(Members(0b11), fwu_bootloader::ERROR_ACTIVE_INVALID)
+    );
+    assert!(
+        r.may_run(0) && r.may_run(1),
+        "both old images pass the re-check"
+    );
+    assert!(!r.trial);
+    assert_eq!(primary(&f, 0, app1.len()), &app1[..]);
+    assert_eq!(primary(&f, 1, radio1.len()), &radio1[..]);
+    assert_eq!(
+        state_of(&mut f, 1),
+        (State::Failed, fwu_bootloader::ERROR_ACTIVE_INVALID)
+    );
+}
