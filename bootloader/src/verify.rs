@@ -4,7 +4,8 @@
 
 use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::image::{
-    scan_flash_async, ImageError, ImageHeader, KeyRing, ScannedImage, IMAGE_HEADER_SIZE,
+    image_extent_async, scan_flash_async, ImageError, ImageHeader, KeyRing, ScannedImage,
+    IMAGE_HEADER_SIZE,
 };
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{SecurityCounters, StateStore, TxnRecord, MAX_COMPONENTS};
@@ -42,10 +43,9 @@ pub async fn active_version<F: NorFlash>(
 pub async fn active_extent<F: NorFlash>(flash: &mut F, slots: &ComponentSlots, sector: u32) -> u32 {
     let mut buf = [0u8; SCAN_BUF];
     let max = slots.max_image_size(sector);
-    match scan_flash_async(flash, slots.primary, max, &mut buf).await {
-        Ok(s) => s.total_size,
-        Err(_) => max,
-    }
+    image_extent_async(flash, slots.primary, max, &mut buf)
+        .await
+        .unwrap_or(max)
 }
 
 /// Verify every member of a `Staged` transaction; on success return the number of sectors each

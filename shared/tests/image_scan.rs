@@ -435,3 +435,24 @@ fn flash_drivers_match_the_slice_driver() {
         Err(ImageError::Storage)
     );
 }
+
+#[test]
+fn the_extent_is_known_without_hashing() {
+    let key = signer(6);
+    let img = build(&spec_v(1), &payload(5000), &key);
+    let mut data = vec![0xffu8; 0x4000];
+    data[0x100..0x100 + img.len()].copy_from_slice(&img);
+    let mut f = RamFlash::<1> { data };
+    let mut buf = [0u8; 64];
+    let total = block_on(fwu_shared::image::image_extent_async(
+        &mut f, 0x100, SLOT, &mut buf,
+    ))
+    .unwrap();
+    assert_eq!(total as usize, img.len());
+    // A broken structure is still an error.
+    f.data[0x100] = 0;
+    assert!(block_on(fwu_shared::image::image_extent_async(
+        &mut f, 0x100, SLOT, &mut buf
+    ))
+    .is_err());
+}

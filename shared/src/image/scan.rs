@@ -148,6 +148,12 @@ impl Scanner {
         self.close_finished_area()
     }
 
+    /// Bytes from the image start to the end of its TLV areas, known as soon as the structure
+    /// has been checked (before hashing starts).
+    pub fn total_size(&self) -> Option<u32> {
+        matches!(self.phase, Phase::Hash | Phase::Done).then_some(self.area_end)
+    }
+
     /// The scan result; fails if the scan did not run to completion.
     pub fn finish(self) -> Result<ScannedImage, ImageError> {
         match (self.phase, self.header) {
