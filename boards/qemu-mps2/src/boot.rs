@@ -1,0 +1,135 @@
+//! The bootloader binary's flow, shared by both boards (feature `bootloader`).
+//!
+//! Console lines (UART0), one `key=value` record per line:
+//! ```text
+//! fwu-boot: start board=mps2-an386 boot=1 cold=1 ops=0 cut=none
+//! fwu-boot: report action=Installed members=0x01 error=0 trial=1 state=ok invalid=0x00 refused=none ops=153
+//! fwu-boot: watchdog ms=2000
+//! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx
+//! ```
+//! `action` is one of `None`, `Installed`, `InstallRefused`, `Reverted`, `Recovered`;
+//! `members` is the bitmask of the members concerned (for `Recovered`, the component), `error`
+//! the PSA status recorded with it. `refused` is `none` or `<component>:<reason>`. When component
+//! 0 may not run: `fwu-boot: halt reason=...` and QEMU exits with
+//! [`EXIT_REFUSED`](crate::semihost::EXIT_REFUSED). A `BootError` prints `fwu-boot: error=...`
+//! and resets (the next boot resumes); after three in a row QEMU exits with
+//! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR).
+
+use crate::console::Uart;
+use crate::flash::EmulatedFlash;
+use crate::jump::{check_vector_table, jump_to_image};
+use crate::map::{layout, MemoryMap, APP_HEADER_SIZE, APP_SLOTS, SECTOR_SIZE};
+use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED};
+use crate::session::Session;
+use crate::watchdog::Watchdog;
+use core::fmt::Write as _;
+use fwu_bootloader::{BootAction, BootConfig, BootReport, Bootloader};
+use fwu_shared::image::{KeyRing, PublicKey};
+use fwu_shared::state::StoredCounters;
+
+/// How long a trial image may run without feeding the watchdog before the machine resets.
+pub const TRIAL_WATCHDOG_MS: u32 = 2000;
+
+/// Consecutive failing boots after which the bootloader gives up.
+pub const MAX_FAILED_BOOTS: u32 = 3;
+
+/// Print `report` as one `fwu-boot: report ...` line.
+pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
+    let (action, members, error) = match report.action {
+        BootAction::None => ("None", 0, 0),
+        BootAction::Installed(m) => ("Installed", m.0, 0),
+        BootAction::InstallRefused(m, e) => ("InstallRefused", m.0, e),
+        BootAction::Reverted(m, e) => ("Reverted", m.0, e),
+        BootAction::Recovered(c) => ("Recovered", 1u8 << (c & 7), 0),
+    };
+    let _ = write!(
+        con,
+        "fwu-boot: report action={action} members={members:#04x} error={error} trial={} state={} invalid={:#04x} refused=",
+        u8::from(report.trial),
+        if report.state_readable { "ok" } else { "unreadable" },
+        report.invalid.0,
+    );
+    match report.refused {
+        None => {
+            let _ = write!(con, "none");
+        }
+        Some((c, why)) => {
+            let _ = write!(con, "{c}:{why:?}");
+        }
+    }
+    let _ = writeln!(con, " ops={ops}");
+}
+
+/// Run the bootloader on the machine described by `map` with the built-in `keys`: boot, report,
+/// arm the watchdog for a trial, jump to component 0 or stop.
+pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
+    // SAFETY: the console UART of this machine, used only by this flow.
+    let mut con = unsafe { Uart::new(map.uart0) };
+    con.init();
+    // SAFETY: the session block is reserved by every program's memory.x.
+    let (session, cold) = unsafe { Session::attach(map.session_block) };
+    let boot = session.note_boot();
+    // SAFETY: the flash file is mapped at `map.flash_base` by the QEMU command line, and
+    // nothing else writes it while the bootloader runs.
+    let mut flash = unsafe { EmulatedFlash::new(map, session) };
+    let _ = write!(
+        con,
+        "fwu-boot: start board={} boot={boot} cold={} ops={} cut=",
+        map.name,
+        u8::from(cold),
+        session.stats().ops
+    );
+    match flash.cut() {
+        None => {
+            let _ = writeln!(con, "none");
+        }
+        Some(c) => {
+            let _ = writeln!(con, "{}@{}", c.model.name(), c.at);
+        }
+    }
+    let mut bootloader = Bootloader::new(
+        layout(),
+        KeyRing::new(keys),
+        BootConfig::default(),
+        StoredCounters,
+    );
+    let report = match bootloader.boot(&mut flash) {
+        Ok(report) => report,
+        Err(e) => {
+            let failed = session.note_failed_boot();
+            let _ = writeln!(con, "fwu-boot: error={e:?} failed_boots={failed}");
+            if failed >= MAX_FAILED_BOOTS {
+                let _ = writeln!(con, "fwu-boot: halt reason=boot-error");
+                exit(EXIT_BOOT_ERROR);
+            }
+            crate::reset();
+        }
+    };
+    session.clear_failed_boots();
+    print_report(&mut con, &report, session.stats().ops);
+    if !report.may_run(APP_SLOTS.id) {
+        let _ = writeln!(con, "fwu-boot: halt reason=component-0-refused");
+        exit(EXIT_REFUSED);
+    }
+    let vtor = map.app_vector_table();
+    let code = map.flash_addr(APP_SLOTS.primary + APP_HEADER_SIZE)
+        ..map.flash_addr(APP_SLOTS.primary + u32::from(APP_SLOTS.sectors) * SECTOR_SIZE);
+    // SAFETY: the vector table lies in the mapped flash window.
+    let (sp, pc) = match unsafe { check_vector_table(vtor, map.ram(), code) } {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(con, "fwu-boot: halt reason=vector-table {e:?}");
+            exit(EXIT_BAD_VECTORS);
+        }
+    };
+    if report.trial {
+        // SAFETY: the machine's watchdog; the bootloader hands it over running.
+        let mut wdog = unsafe { Watchdog::new(map.watchdog, map.watchdog_hz) };
+        wdog.start(TRIAL_WATCHDOG_MS);
+        let _ = writeln!(con, "fwu-boot: watchdog ms={TRIAL_WATCHDOG_MS}");
+    }
+    let _ = writeln!(con, "fwu-boot: jump vtor={vtor:#x} sp={sp:#x} pc={pc:#x}");
+    // SAFETY: an authenticated image with a checked vector table; the flash driver and every
+    // other bootloader state are abandoned.
+    unsafe { jump_to_image(vtor) }
+}

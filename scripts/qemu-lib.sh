@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/qemu-smoke.sh and scripts/qemu-faults-smoke.sh (source it).
+#
+#   qemu_board an386|an505      sets MACHINE TARGET PKG FLASH_BASE
+#   qemu_build_bootloader       -> $WORK/bootloader.elf
+#   qemu_build_app NAME VERSION [FEATURE]   -> $WORK/NAME.elf, $WORK/NAME.bin
+#   qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
+#   qemu_run FLASH LOG [TIMEOUT]  runs the bootloader on FLASH; returns QEMU's exit code
+#
+# Flash layout (boards/qemu-mps2/src/map.rs): state 0x0..0x8000; component 0 primary 0x10000
+# (128 sectors), secondary 0x90000 (129, staged image at 0x91000); component 1 primary
+# 0x111000 (16 sectors), secondary 0x121000 (17). The control block is the last sector.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FLASHIMG=(python3 "$ROOT/scripts/flashimg.py")
+DEV_KEY=$ROOT/boards/keys/dev-ed25519.pem
+APP_PRIMARY=0x10000
+APP_STAGING=0x91000
+APP_SLOT_SIZE=0x80000
+DATA_PRIMARY=0x111000
+DATA_SLOT_SIZE=0x10000
+[[ :$PATH: == *":$HOME/.cargo/bin:"* ]] || export PATH="$HOME/.cargo/bin:$PATH"
+
+qemu_board() {
+    case $1 in
+    an386)
+        MACHINE=mps2-an386 TARGET=thumbv7em-none-eabihf PKG=fwu-board-mps2-an386
+        ;;
+    an505)
+        MACHINE=mps2-an505 TARGET=thumbv8m.main-none-eabihf PKG=fwu-board-mps2-an505
+        ;;
+    *)
+        echo "usage: $0 an386|an505" >&2
+        exit 2
+        ;;
+    esac
+    BOARD=$1
+    WORK=${WORK:-$ROOT/target/qemu/$BOARD}
+    mkdir -p "$WORK"
+}
+
+objcopy_bin() {
+    local tool
+    if command -v llvm-objcopy >/dev/null; then
+        tool=llvm-objcopy
+    else
+        tool=$(find "$(rustc --print sysroot)" -name rust-objcopy -type f | head -n 1)
+    fi
+    "$tool" -O binary "$1" "$2"
+}
+
+fwu_tool() {
+    if [[ ! -x $ROOT/target/release/fwu-tool || -z ${FWU_TOOL_BUILT:-} ]]; then
+        (cd "$ROOT" && cargo build --quiet --release -p fwu-tool)
+        FWU_TOOL_BUILT=1
+    fi
+    "$ROOT/target/release/fwu-tool" "$@"
+}
+
+qemu_build_bootloader() {
+    (cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader)
+    cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader.elf"
+}
+
+# qemu_build_app NAME VERSION [FEATURE]
+qemu_build_app() {
+    local name=$1 version=$2 features=()
+    [[ -n ${3:-} ]] && features=(--features "$3")
+    (cd "$ROOT/boards" && FWU_APP_VERSION=$version cargo build --quiet --release -p "$PKG" \
+        --target "$TARGET" --bin testapp "${features[@]}")
+    cp "$ROOT/boards/target/$TARGET/release/testapp" "$WORK/$name.elf"
+    objcopy_bin "$WORK/$name.elf" "$WORK/$name.bin"
+}
+
+# qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
+qemu_sign() {
+    fwu_tool sign -k "$DEV_KEY" -v "$3" -s "$4" -S "$5" -H "$6" --pad-header "$1" "$2" >/dev/null
+}
+
+# qemu_run FLASH LOG [TIMEOUT_SECONDS]: the console (UART0) goes to LOG.
+qemu_run() {
+    local rc=0
+    timeout "${3:-60}" qemu-system-arm -machine "$MACHINE,memory-backend=fl" \
+        -object "memory-backend-file,id=fl,mem-path=$1,size=16M,share=on" \
+        -display none -monitor none -serial stdio \
+        -semihosting-config enable=on,target=native \
+        -kernel "$WORK/bootloader.elf" </dev/null >"$2" 2>&1 || rc=$?
+    return "$rc"
+}

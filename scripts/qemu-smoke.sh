@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# End-to-end smoke of the real bootloader and test application binaries in QEMU on one board,
+# with the file-backed emulated flash:
+#   a) v1 boots and exits 0;
+#   b) a corrupted primary image is refused (QEMU exits 3);
+#   c) v1 stages v2 (CANDIDATE + Staged transaction) and resets; the bootloader installs v2
+#      on trial with the watchdog armed; v2 runs and exits 0;
+#   d) a cold restart of that device (v2 never accepted) rolls back to v1;
+#   e) a v2 that hangs is reset by the watchdog and the bootloader rolls back to v1.
+# Usage: scripts/qemu-smoke.sh an386|an505      (logs and images under target/qemu/<board>/)
+set -euo pipefail
+# shellcheck source=scripts/qemu-lib.sh
+source "$(dirname "$0")/qemu-lib.sh"
+qemu_board "${1:-}"
+start=$SECONDS
+
+fail() {
+    echo "qemu-smoke[$BOARD]: FAIL: $*" >&2
+    exit 1
+}
+# expect LOG PATTERN...: every extended regex must match a line of LOG
+expect() {
+    local log=$1
+    shift
+    for p in "$@"; do
+        grep -Eq -- "$p" "$log" || { sed 's/^/    /' "$log" >&2; fail "$(basename "$log"): no line matches /$p/"; }
+    done
+}
+# run NAME EXPECTED_RC: boot $WORK/NAME.flash, log to $WORK/NAME.log
+run() {
+    local rc=0
+    qemu_run "$WORK/$1.flash" "$WORK/$1.log" 60 || rc=$?
+    [[ $rc -eq $2 ]] || { sed 's/^/    /' "$WORK/$1.log" >&2; fail "$1: QEMU exit code $rc, expected $2"; }
+}
+
+echo "qemu-smoke[$BOARD]: building bootloader and test applications for $TARGET"
+qemu_build_bootloader
+qemu_build_app v1-exit 1.0.0
+qemu_build_app v1-stage 1.0.0 app-stage
+qemu_build_app v2-exit 2.0.0
+qemu_build_app v2-hang 2.0.0 app-hang
+for v in v1-exit v1-stage; do qemu_sign "$WORK/$v.bin" "$WORK/$v.signed" 1.0.0 1 $APP_SLOT_SIZE 0x200; done
+for v in v2-exit v2-hang; do qemu_sign "$WORK/$v.bin" "$WORK/$v.signed" 2.0.0 2 $APP_SLOT_SIZE 0x200; done
+printf 'fwu data component 1, version 1.0.0\n%.0s' {1..32} >"$WORK/data.bin"
+qemu_sign "$WORK/data.bin" "$WORK/data.signed" 1.0.0 1 $DATA_SLOT_SIZE 0x20
+
+# new_flash NAME PRIMARY_IMAGE [STAGED_IMAGE]
+new_flash() {
+    local f=$WORK/$1.flash
+    "${FLASHIMG[@]}" create "$f"
+    "${FLASHIMG[@]}" put "$f" $APP_PRIMARY "$WORK/$2.signed"
+    "${FLASHIMG[@]}" put "$f" $DATA_PRIMARY "$WORK/data.signed"
+    [[ -z ${3:-} ]] || "${FLASHIMG[@]}" put "$f" $APP_STAGING "$WORK/$3.signed"
+}
+
+# a) plain boot
+new_flash a v1-exit
+run a 0
+expect "$WORK/a.log" '^fwu-boot: start .*boot=1 cold=1' \
+    '^fwu-boot: report action=None .*trial=0 state=ok invalid=0x00 refused=none' \
+    '^fwu-app: version=1.0.0 mode=Exit' '^fwu-app: exit code=0'
+echo "qemu-smoke[$BOARD]: a) v1 boots and exits 0: ok"
+
+# b) corrupted primary image (one payload byte flipped)
+new_flash b v1-exit
+"${FLASHIMG[@]}" flip "$WORK/b.flash" $((APP_PRIMARY + 0x400))
+run b 3
+expect "$WORK/b.log" '^fwu-boot: report .*invalid=0x01 refused=0:Image\(HashMismatch\)' \
+    '^fwu-boot: halt reason=component-0-refused'
+! grep -q '^fwu-app:' "$WORK/b.log" || fail "b: the application ran"
+echo "qemu-smoke[$BOARD]: b) corrupted primary refused: ok"
+
+# c) staged v2 installed on trial, runs
+new_flash c v1-stage v2-exit
+run c 0
+expect "$WORK/c.log" '^fwu-app: version=1.0.0 mode=Stage' '^fwu-app: staged version=2.0.0' \
+    '^fwu-boot: start .*boot=2 cold=0' \
+    '^fwu-boot: report action=Installed members=0x01 error=0 trial=1 state=ok invalid=0x00 refused=none' \
+    '^fwu-boot: watchdog ms=' '^fwu-app: version=2.0.0 mode=Exit' '^fwu-app: exit code=0'
+echo "qemu-smoke[$BOARD]: c) staged v2 installed on trial and run: ok"
+
+# d) power cycle during the trial without accept: rollback to v1
+cp "$WORK/c.flash" "$WORK/d.flash"
+run d 0
+expect "$WORK/d.log" '^fwu-boot: start .*boot=1 cold=1' \
+    '^fwu-boot: report action=Reverted members=0x01 error=-4097 trial=0 state=ok invalid=0x00 refused=none' \
+    '^fwu-app: version=1.0.0 mode=Stage' '^fwu-app: state=Failed error=-4097'
+echo "qemu-smoke[$BOARD]: d) unaccepted trial rolled back after a power cycle: ok"
+
+# e) v2 hangs on trial: watchdog reset, rollback to v1
+new_flash e v1-stage v2-hang
+run e 0
+expect "$WORK/e.log" '^fwu-boot: report action=Installed members=0x01' '^fwu-app: version=2.0.0 mode=Hang' \
+    '^fwu-boot: start .*boot=3 cold=0' \
+    '^fwu-boot: report action=Reverted members=0x01 error=-4097 trial=0 state=ok invalid=0x00 refused=none' \
+    '^fwu-app: state=Failed error=-4097'
+[[ $(grep -c '^fwu-app: version=1.0.0' "$WORK/e.log") -eq 2 ]] || fail "e: v1 did not run again after the rollback"
+echo "qemu-smoke[$BOARD]: e) hanging v2 reset by the watchdog and rolled back: ok"
+
+echo "qemu-smoke[$BOARD]: PASS (5 scenarios, $((SECONDS - start)) s)"
