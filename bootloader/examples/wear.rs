@@ -12,7 +12,7 @@ use embassy_boot::{BlockingFirmwareState, BootLoader, BootLoaderConfig};
 use embassy_embedded_hal::flash::partition::BlockingPartition;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
-use fwu_sim::Stats;
+use fwu_sim_flash::Stats;
 
 /// Erase counts of the sectors of one slot.
 fn slot_erases(stats: &Stats, offset: u32, sectors: u32) -> Vec<u64> {

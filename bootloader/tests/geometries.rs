@@ -11,7 +11,7 @@ use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::records::StagedImage;
 use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, StoredCounters, TxnRecord};
 use fwu_shared::{ImageVersion, State};
-use fwu_sim::{Geometry, SimFlash};
+use fwu_sim_flash::{Geometry, SimFlash};
 
 fn image(version: ImageVersion, total: usize, seed: u8) -> Vec<u8> {
     let mut spec = ImageSpec::new(version);

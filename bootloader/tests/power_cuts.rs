@@ -11,7 +11,7 @@ use common::*;
 use fwu_bootloader::{BootAction, BootError};
 use fwu_shared::state::Phase;
 use fwu_shared::State;
-use fwu_sim::CutModel;
+use fwu_sim_flash::CutModel;
 
 fn base() -> (Flash, Vec<u8>, Vec<u8>) {
     let mut f = new_flash();

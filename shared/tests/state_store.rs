@@ -9,7 +9,7 @@ use fwu_shared::state::{
     TxnRecord,
 };
 use fwu_shared::State;
-use fwu_sim::{CutModel, Geometry, SimFlash};
+use fwu_sim_flash::{CutModel, Geometry, SimFlash};
 
 type Flash = SimFlash<1024, 4>;
 const STATE: core::ops::Range<u32> = 0..4 * 1024;

@@ -24,7 +24,7 @@ use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{Phase, StateStore, StoredCounters, TxnRecord};
 use fwu_shared::version::BuildNumber;
 use fwu_shared::ImageVersion;
-use fwu_sim::{FlashError, Geometry, SimFlash};
+use fwu_sim_flash::{FlashError, Geometry, SimFlash};
 use fwu_updater::{Config, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
 use std::rc::Rc;
 

@@ -116,7 +116,7 @@
 //!     .len;
 //! image.truncate(len);
 //!
-//! let flash = fwu_sim::SimFlash::<4096, 4>::new(fwu_sim::Geometry { sectors: 21, erased: 0xff });
+//! let flash = fwu_sim_flash::SimFlash::<4096, 4>::new(fwu_sim_flash::Geometry { sectors: 21, erased: 0xff });
 //! let config = Config {
 //!     layout: Layout { sector_size: 4096, components: &SLOTS, state: 0..0x4000 },
 //!     keys: KeyRing::new(&keys),

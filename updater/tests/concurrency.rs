@@ -11,7 +11,7 @@ use embassy_futures::join::{join, join3};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use fwu_shared::state::{Members, StoredCounters};
 use fwu_shared::{ComponentId, FwuResult, State, Success};
-use fwu_sim::{Geometry, SimFlash};
+use fwu_sim_flash::{Geometry, SimFlash};
 use fwu_updater::{ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
 
 async fn client(

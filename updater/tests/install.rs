@@ -11,7 +11,7 @@ use fwu_shared::state::records::ERROR_TRIAL_NOT_ACCEPTED;
 use fwu_shared::state::{Members, Phase};
 use fwu_shared::version::Dependency;
 use fwu_shared::{Error, ImageVersion, State, Success};
-use fwu_sim::CutModel;
+use fwu_sim_flash::CutModel;
 
 fn dep(component: u8, major: u8) -> Dependency {
     Dependency {

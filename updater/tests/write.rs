@@ -30,7 +30,7 @@ fn write_size_constants() {
     assert_eq!(Svc::MAX_WRITE_SIZE, 1024);
     assert_eq!(log2_write_align::<TestFlash>(), 2);
     assert_eq!(Svc::LOG2_WRITE_ALIGN, 2);
-    assert_eq!(log2_write_align::<fwu_sim::SimFlash<4096, 16>>(), 4);
+    assert_eq!(log2_write_align::<fwu_sim_flash::SimFlash<4096, 16>>(), 4);
     // §1.9: the maximum write size is a multiple of the alignment.
     assert_eq!(
         PSA_FWU_MAX_WRITE_SIZE & ((1 << Svc::LOG2_WRITE_ALIGN) - 1),
@@ -287,7 +287,7 @@ fn flash_failures_during_write_are_storage_failures_and_resumable() {
         {
             let mut s = h.flash.sim.borrow_mut();
             let at = s.op_index() + k;
-            s.arm_cut(at, fwu_sim::CutModel::TornBits, k);
+            s.arm_cut(at, fwu_sim_flash::CutModel::TornBits, k);
         }
         let r = download(&u, 0, &img);
         assert_eq!(r, Err(Error::StorageFailure), "cut at op {k}");
@@ -313,7 +313,7 @@ fn flash_failures_during_write_are_storage_failures_and_resumable() {
         {
             let mut s = h.flash.sim.borrow_mut();
             let at = s.op_index() + k;
-            s.arm_cut(at, fwu_sim::CutModel::TornBits, k);
+            s.arm_cut(at, fwu_sim_flash::CutModel::TornBits, k);
         }
         assert_eq!(download(&u, 0, &img), Err(Error::StorageFailure));
         drop(u);

@@ -11,7 +11,7 @@ use fwu_shared::state::records::StagedImage;
 use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, StoredCounters, TxnRecord};
 use fwu_shared::version::Dependency;
 use fwu_shared::{ComponentId, ImageVersion, PsaStatus, State};
-use fwu_sim::{Geometry, SimFlash};
+use fwu_sim_flash::{Geometry, SimFlash};
 
 pub const SECTOR: u32 = 4096;
 pub type Flash = SimFlash<4096, 4>;

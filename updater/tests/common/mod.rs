@@ -22,7 +22,7 @@ use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{ComponentRecord, Phase, StoredCounters, TxnRecord};
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, ImageVersion, State, Success};
-use fwu_sim::{CutModel, FlashError, Geometry, SimFlash, Stats};
+use fwu_sim_flash::{CutModel, FlashError, Geometry, SimFlash, Stats};
 use fwu_updater::{Config, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
 use std::rc::Rc;
 

@@ -1,0 +1,177 @@
+//! A simulated device: flash, layout, keys, images, and the two halves of fwu running on it.
+
+use embassy_futures::block_on;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use fwu_bootloader::{BootConfig, BootError, BootReport, Bootloader};
+use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
+use fwu_shared::image::{KeyRing, PublicKey};
+use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::state::StoredCounters;
+use fwu_shared::version::{BuildNumber, Dependency};
+use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, ImageVersion, Success};
+use fwu_sim_flash::{Geometry, SimFlash};
+use fwu_updater::{Config, InitError, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
+
+/// The board's reset hook in the simulator: it records the request; the scenario then reboots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RebootRecorder {
+    /// Whether `request_reboot` asked for a reset.
+    pub requested: bool,
+}
+
+impl ResetHook for RebootRecorder {
+    fn reset(&mut self) {
+        self.requested = true;
+    }
+}
+
+/// The update service as the application sees it, over the device's flash.
+pub type Service<'d, const S: usize, const W: usize> =
+    Updater<'static, NoopRawMutex, &'d mut SimFlash<S, W>, RebootRecorder, StoredCounters>;
+
+/// The seed of the development signing key used by simulated devices.
+pub const DEV_KEY_SEED: [u8; 32] = [0x5e; 32];
+
+/// A simulated device with `S`-byte sectors and `W`-byte writes.
+#[derive(Clone)]
+pub struct Device<const S: usize, const W: usize> {
+    /// The flash cells.
+    pub flash: SimFlash<S, W>,
+    layout: Layout<'static>,
+    keys: &'static [PublicKey],
+}
+
+impl<const S: usize, const W: usize> Device<S, W> {
+    /// A blank device of `sectors` sectors with the given component slots and a state partition
+    /// of `state_sectors` at offset 0.
+    pub fn new(sectors: usize, state_sectors: u32, components: &[ComponentSlots]) -> Self {
+        let sector = u32::try_from(S).unwrap_or(u32::MAX);
+        let components: &'static [ComponentSlots] =
+            Box::leak(components.to_vec().into_boxed_slice());
+        let keys: &'static [PublicKey] = Box::leak(Box::new([Self::signer().public_key()]));
+        Device {
+            flash: SimFlash::new(Geometry {
+                sectors,
+                erased: 0xff,
+            }),
+            layout: Layout {
+                sector_size: sector,
+                components,
+                state: 0..state_sectors * sector,
+            },
+            keys,
+        }
+    }
+
+    /// The signer whose key the device trusts.
+    pub fn signer() -> Ed25519Signer {
+        Ed25519Signer::from_seed(&DEV_KEY_SEED)
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout<'static> {
+        &self.layout
+    }
+
+    /// The slots of component `c` (panics for an unknown id: a scenario bug).
+    pub fn slots(&self, c: ComponentId) -> ComponentSlots {
+        *self
+            .layout
+            .component(c)
+            .unwrap_or_else(|| panic!("no component {c}"))
+    }
+
+    /// A signed image of `total` bytes with the given version, security counter and
+    /// dependencies; the payload is derived from `seed` so different images differ everywhere.
+    pub fn image(
+        version: ImageVersion,
+        total: usize,
+        counter: u32,
+        deps: &[Dependency],
+        seed: u8,
+    ) -> Vec<u8> {
+        let mut spec = ImageSpec::new(version);
+        spec.security_counter = Some(counter);
+        spec.dependencies = deps;
+        let overhead = spec.image_len(0);
+        let payload: Vec<u8> = (0..total.saturating_sub(overhead))
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8)
+            .collect();
+        let mut out = vec![0u8; spec.image_len(payload.len())];
+        build_image(&spec, &payload, &Self::signer(), &mut out)
+            .unwrap_or_else(|e| panic!("build: {e:?}"));
+        out
+    }
+
+    /// Factory-program `image` as component `c`'s active image.
+    pub fn factory(&mut self, c: ComponentId, image: &[u8]) {
+        let p = self.slots(c).primary as usize;
+        self.flash.load(p, image);
+    }
+
+    /// One boot: a freshly built bootloader over the cells.
+    pub fn boot(&mut self) -> Result<BootReport, BootError> {
+        let mut bootloader = Bootloader::new(
+            self.layout.clone(),
+            KeyRing::new(self.keys),
+            BootConfig::default(),
+            StoredCounters,
+        );
+        bootloader.boot(&mut self.flash)
+    }
+
+    /// The update service, freshly built over the cells (as after the application starts).
+    pub fn service(&mut self) -> Result<Service<'_, S, W>, InitError> {
+        let config = Config {
+            layout: self.layout.clone(),
+            keys: KeyRing::new(self.keys),
+            build_number: BuildNumber::Ignore,
+        };
+        block_on(Updater::new(
+            &mut self.flash,
+            config,
+            RebootRecorder::default(),
+            StoredCounters,
+        ))
+    }
+
+    /// The image bytes at the start of `c`'s primary slot.
+    pub fn active(&self, c: ComponentId, len: usize) -> &[u8] {
+        let p = self.slots(c).primary as usize;
+        self.flash.contents().get(p..p + len).unwrap_or(&[])
+    }
+}
+
+/// Download `image` into component `c` the way a client does: start, writes of
+/// `PSA_FWU_MAX_WRITE_SIZE`, finish. Stops at the first error.
+pub fn download<const S: usize, const W: usize>(
+    svc: &Service<'_, S, W>,
+    c: ComponentId,
+    image: &[u8],
+) -> FwuResult {
+    block_on(async {
+        svc.start(c, None).await?;
+        for (i, block) in image.chunks(PSA_FWU_MAX_WRITE_SIZE).enumerate() {
+            svc.write(c, i * PSA_FWU_MAX_WRITE_SIZE, block).await?;
+        }
+        svc.finish(c).await
+    })
+}
+
+/// `query` without the async ceremony.
+pub fn query<const S: usize, const W: usize>(
+    svc: &Service<'_, S, W>,
+    c: ComponentId,
+) -> Result<ComponentInfo, Error> {
+    block_on(svc.query(c))
+}
+
+/// Run one global or per-component call synchronously.
+pub fn call<Fut: core::future::Future<Output = FwuResult>>(f: Fut) -> FwuResult {
+    block_on(f)
+}
+
+/// `Ok(Success::Done)`, for assertions.
+pub const DONE: FwuResult = Ok(Success::Done);
+/// `Ok(Success::Reboot)`, for assertions.
+pub const REBOOT: FwuResult = Ok(Success::Reboot);
