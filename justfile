@@ -1,0 +1,68 @@
+# Every developer and CI entry point of fwu. `just --list` documents the recipes;
+# `./scripts/setup.sh` installs what they need.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# no_std crates that are built and linted for every embedded target: add a package here.
+embedded := "fwu-shared fwu-bootloader fwu-updater"
+targets := "thumbv7em-none-eabihf thumbv8m.main-none-eabihf"
+embedded_flags := "-p " + replace(embedded, " ", " -p ")
+
+# List the recipes
+default:
+    @just --list
+
+# Build the host workspace, and the no_std crates for both embedded targets
+build:
+    cargo build --workspace
+    for t in {{ targets }}; do cargo build {{ embedded_flags }} --target "$t"; done
+
+# Run every test of the host workspace
+test:
+    cargo test --workspace
+
+# rustfmt check and clippy with -D warnings: host workspace, embedded crates on both targets, fuzz crate
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    for t in {{ targets }}; do cargo clippy {{ embedded_flags }} --target "$t" -- -D warnings; done
+    cd shared/fuzz && cargo +nightly fmt --check && cargo +nightly clippy -- -D warnings
+
+# Interoperability tests against MCUboot's imgtool 2.5.0 in .venv (see scripts/setup.sh)
+interop:
+    @test -x .venv/bin/imgtool || { echo "interop: .venv/bin/imgtool missing; run ./scripts/setup.sh" >&2; exit 1; }
+    IMGTOOL="$PWD/.venv/bin/imgtool" cargo test -p fwu-tool --test interop -- --ignored --test-threads 1
+
+# Fuzz the image scanner, flash drivers and record decoder for SECONDS (cargo-fuzz, nightly)
+fuzz-image SECONDS="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    log="$PWD/target/fuzz-image.log"
+    mkdir -p target
+    echo "fuzz-image: cargo +nightly fuzz run image -- -max_total_time={{ SECONDS }} (log: $log)"
+    if ! (cd shared && cargo +nightly fuzz run image -- -max_total_time={{ SECONDS }}) >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz-image: FAILED (crash input under shared/fuzz/artifacts/image/, full log in $log)" >&2
+        exit 1
+    fi
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1
+    grep -E '^Done [0-9]+ runs' "$log" | tail -n 1
+
+# Short fuzzing run for CI (30 seconds)
+fuzz-smoke: (fuzz-image "30")
+
+# End-to-end demo (for now: sign, verify and inspect an image with fwu-tool and imgtool)
+demo:
+    ./scripts/demo-foundation.sh
+
+# Measurements for BENCHMARKS.md (for now: verifier code size, scripts/size-verifier.sh)
+bench:
+    @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
+    ./scripts/size-verifier.sh
+
+# Everything CI runs: lint, build, test, interop, fuzz-smoke
+ci: lint build test interop fuzz-smoke
+
+# Delete the Python venv (.venv/, imgtool); scripts/setup.sh recreates it
+clean-venv:
+    rm -rf .venv
