@@ -3,7 +3,8 @@
 #
 #   qemu_board an386|an505      sets MACHINE TARGET PKG FLASH_BASE
 #   qemu_build_bootloader       -> $WORK/bootloader.elf
-#   qemu_build_app NAME VERSION [FEATURE]   -> $WORK/NAME.elf, $WORK/NAME.bin
+#   qemu_build_app NAME VERSION [FEATURE] [PAD]  -> $WORK/NAME.elf, $WORK/NAME.bin (zero-padded
+#                               to PAD bytes, so that images span several sectors)
 #   qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
 #   qemu_run FLASH LOG [TIMEOUT]  runs the bootloader on FLASH; returns QEMU's exit code
 #
@@ -62,7 +63,7 @@ qemu_build_bootloader() {
     cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader.elf"
 }
 
-# qemu_build_app NAME VERSION [FEATURE]
+# qemu_build_app NAME VERSION [FEATURE] [PAD]
 qemu_build_app() {
     local name=$1 version=$2 features=()
     [[ -n ${3:-} ]] && features=(--features "$3")
@@ -70,11 +71,37 @@ qemu_build_app() {
         --target "$TARGET" --bin testapp "${features[@]}")
     cp "$ROOT/boards/target/$TARGET/release/testapp" "$WORK/$name.elf"
     objcopy_bin "$WORK/$name.elf" "$WORK/$name.bin"
+    if [[ -n ${4:-} ]]; then
+        (($(stat -c %s "$WORK/$name.bin") <= $4)) || { echo "qemu: $name.bin is larger than $4 bytes" >&2; exit 1; }
+        truncate -s "$4" "$WORK/$name.bin"
+    fi
 }
 
 # qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
 qemu_sign() {
     fwu_tool sign -k "$DEV_KEY" -v "$3" -s "$4" -S "$5" -H "$6" --pad-header "$1" "$2" >/dev/null
+}
+
+# le32 N: N as 4 little-endian bytes in printf escapes
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+
+# qemu_cut FLASH AT MODEL SEED: the control block of scripts/flashimg.py cut, without Python
+# (the sweeps call it hundreds of times).
+qemu_cut() {
+    local code
+    case $3 in
+    Skip) code=0 ;; TornPrefix) code=1 ;; TornBits) code=2 ;; Garbage) code=3 ;; After) code=4 ;;
+    *) echo "qemu_cut: unknown model $3" >&2; return 2 ;;
+    esac
+    # shellcheck disable=SC2059
+    printf "FWUCUT01$(le32 "$2")$(le32 $code)$(le32 "$4")" |
+        dd of="$1" bs=1 seek=$((16 * 1024 * 1024 - 4096)) conv=notrunc status=none
+}
+
+# qemu_nocut FLASH: erase the control block.
+qemu_nocut() {
+    head -c 4096 /dev/zero | tr '\0' '\377' |
+        dd of="$1" bs=4096 seek=$((4 * 1024 - 1)) conv=notrunc status=none
 }
 
 # qemu_run FLASH LOG [TIMEOUT_SECONDS]: the console (UART0) goes to LOG.

@@ -35,10 +35,11 @@ run() {
 
 echo "qemu-smoke[$BOARD]: building bootloader and test applications for $TARGET"
 qemu_build_bootloader
-qemu_build_app v1-exit 1.0.0
+# Signed, v1-stage spans 6 sectors and v2 4: the swap moves 6 sectors each way.
+qemu_build_app v1-exit 1.0.0 "" 9216
 qemu_build_app v1-stage 1.0.0 app-stage
-qemu_build_app v2-exit 2.0.0
-qemu_build_app v2-hang 2.0.0 app-hang
+qemu_build_app v2-exit 2.0.0 "" 13312
+qemu_build_app v2-hang 2.0.0 app-hang 13312
 for v in v1-exit v1-stage; do qemu_sign "$WORK/$v.bin" "$WORK/$v.signed" 1.0.0 1 $APP_SLOT_SIZE 0x200; done
 for v in v2-exit v2-hang; do qemu_sign "$WORK/$v.bin" "$WORK/$v.signed" 2.0.0 2 $APP_SLOT_SIZE 0x200; done
 printf 'fwu data component 1, version 1.0.0\n%.0s' {1..32} >"$WORK/data.bin"

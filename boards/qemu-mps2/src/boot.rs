@@ -5,7 +5,7 @@
 //! fwu-boot: start board=mps2-an386 boot=1 cold=1 ops=0 cut=none
 //! fwu-boot: report action=Installed members=0x01 error=0 trial=1 state=ok invalid=0x00 refused=none ops=153
 //! fwu-boot: watchdog ms=2000
-//! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx
+//! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx stack=5120
 //! ```
 //! `action` is one of `None`, `Installed`, `InstallRefused`, `Reverted`, `Recovered`;
 //! `members` is the bitmask of the members concerned (for `Recovered`, the component), `error`
@@ -13,7 +13,8 @@
 //! 0 may not run: `fwu-boot: halt reason=...` and QEMU exits with
 //! [`EXIT_REFUSED`](crate::semihost::EXIT_REFUSED). A `BootError` prints `fwu-boot: error=...`
 //! and resets (the next boot resumes); after three in a row QEMU exits with
-//! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR).
+//! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR). `stack` is the bootloader's peak stack
+//! use in bytes (its only RAM: it has no `.data` or `.bss`), measured by painting.
 
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
@@ -32,6 +33,36 @@ pub const TRIAL_WATCHDOG_MS: u32 = 2000;
 
 /// Consecutive failing boots after which the bootloader gives up.
 pub const MAX_FAILED_BOOTS: u32 = 3;
+
+/// Bytes at the top of RAM watched for the peak stack use (painted at start-up).
+pub const STACK_WATCH: usize = 64 * 1024;
+const PAINT: u32 = 0xdead_57ac;
+
+/// Paint the unused stack below the current stack pointer (within [`STACK_WATCH`] of the top
+/// of RAM); returns the lowest painted address.
+fn paint_stack(map: &MemoryMap) -> usize {
+    let ram = map.ram();
+    let low = ram.end.saturating_sub(STACK_WATCH).max(ram.start);
+    let sp = cortex_m::register::msp::read() as usize;
+    let mut at = low;
+    while at + 4 <= sp.saturating_sub(64) {
+        // SAFETY: unused stack below the live frames (64 bytes of margin), inside RAM.
+        unsafe { core::ptr::write_volatile(at as *mut u32, PAINT) };
+        at += 4;
+    }
+    low
+}
+
+/// Peak stack use since [`paint_stack`]: from the top of RAM to the lowest overwritten word.
+fn stack_used(map: &MemoryMap, low: usize) -> usize {
+    let end = map.ram().end;
+    let mut at = low;
+    // SAFETY: reads of RAM between the painted floor and the top of RAM.
+    while at < end && unsafe { core::ptr::read_volatile(at as *const u32) } == PAINT {
+        at += 4;
+    }
+    end - at
+}
 
 /// Print `report` as one `fwu-boot: report ...` line.
 pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
@@ -63,6 +94,7 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
 /// Run the bootloader on the machine described by `map` with the built-in `keys`: boot, report,
 /// arm the watchdog for a trial, jump to component 0 or stop.
 pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
+    let paint_floor = paint_stack(map);
     // SAFETY: the console UART of this machine, used only by this flow.
     let mut con = unsafe { Uart::new(map.uart0) };
     con.init();
@@ -128,7 +160,11 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         wdog.start(TRIAL_WATCHDOG_MS);
         let _ = writeln!(con, "fwu-boot: watchdog ms={TRIAL_WATCHDOG_MS}");
     }
-    let _ = writeln!(con, "fwu-boot: jump vtor={vtor:#x} sp={sp:#x} pc={pc:#x}");
+    let stack = stack_used(map, paint_floor);
+    let _ = writeln!(
+        con,
+        "fwu-boot: jump vtor={vtor:#x} sp={sp:#x} pc={pc:#x} stack={stack}"
+    );
     // SAFETY: an authenticated image with a checked vector table; the flash driver and every
     // other bootloader state are abandoned.
     unsafe { jump_to_image(vtor) }
