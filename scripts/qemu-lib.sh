@@ -2,11 +2,13 @@
 # Helpers shared by scripts/qemu-smoke.sh and scripts/qemu-faults-smoke.sh (source it).
 #
 #   qemu_board an386|an505      sets MACHINE TARGET PKG FLASH_BASE
-#   qemu_build_bootloader       -> $WORK/bootloader.elf
+#   qemu_build_bootloader       -> $WORK/bootloader.elf, $WORK/selftest.elf
 #   qemu_build_app NAME VERSION [FEATURE] [PAD]  -> $WORK/NAME.elf, $WORK/NAME.bin (zero-padded
 #                               to PAD bytes, so that images span several sectors)
 #   qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
 #   qemu_run FLASH LOG [TIMEOUT]  runs the bootloader on FLASH; returns QEMU's exit code
+#   qemu_run_elf ELF FLASH LOG [TIMEOUT]   the same with another program
+#   qemu_cut FLASH AT MODEL SEED / qemu_nocut FLASH   the control block, as scripts/flashimg.py
 #
 # Flash layout (boards/qemu-mps2/src/map.rs): state 0x0..0x8000; component 0 primary 0x10000
 # (128 sectors), secondary 0x90000 (129, staged image at 0x91000); component 1 primary
@@ -59,8 +61,9 @@ fwu_tool() {
 }
 
 qemu_build_bootloader() {
-    (cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader)
+    (cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader --bin selftest)
     cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader.elf"
+    cp "$ROOT/boards/target/$TARGET/release/selftest" "$WORK/selftest.elf"
 }
 
 # qemu_build_app NAME VERSION [FEATURE] [PAD]
@@ -104,13 +107,19 @@ qemu_nocut() {
         dd of="$1" bs=4096 seek=$((4 * 1024 - 1)) conv=notrunc status=none
 }
 
-# qemu_run FLASH LOG [TIMEOUT_SECONDS]: the console (UART0) goes to LOG.
+# qemu_run FLASH LOG [TIMEOUT_SECONDS]: boot the bootloader; the console (UART0) goes to LOG.
 qemu_run() {
-    local rc=0
+    qemu_run_elf "$WORK/bootloader.elf" "$@"
+}
+
+# qemu_run_elf ELF FLASH LOG [TIMEOUT_SECONDS]
+qemu_run_elf() {
+    local rc=0 elf=$1
+    shift
     timeout "${3:-60}" qemu-system-arm -machine "$MACHINE,memory-backend=fl" \
         -object "memory-backend-file,id=fl,mem-path=$1,size=16M,share=on" \
         -display none -monitor none -serial stdio \
         -semihosting-config enable=on,target=native \
-        -kernel "$WORK/bootloader.elf" </dev/null >"$2" 2>&1 || rc=$?
+        -kernel "$elf" </dev/null >"$2" 2>&1 || rc=$?
     return "$rc"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end smoke of the real bootloader and test application binaries in QEMU on one board,
 # with the file-backed emulated flash:
+#   0) the flash driver's on-target self-test (NOR rules, bounds, counters) passes;
 #   a) v1 boots and exits 0;
 #   b) a corrupted primary image is refused (QEMU exits 3);
 #   c) v1 stages v2 (CANDIDATE + Staged transaction) and resets; the bootloader installs v2
@@ -54,6 +55,14 @@ new_flash() {
     [[ -z ${3:-} ]] || "${FLASHIMG[@]}" put "$f" $APP_STAGING "$WORK/$3.signed"
 }
 
+# 0) flash driver self-test on a file-backed flash
+"${FLASHIMG[@]}" create "$WORK/selftest.flash"
+rc=0
+qemu_run_elf "$WORK/selftest.elf" "$WORK/selftest.flash" "$WORK/selftest.log" 60 || rc=$?
+[[ $rc -eq 0 ]] || { sed 's/^/    /' "$WORK/selftest.log" >&2; fail "selftest: QEMU exit code $rc"; }
+expect "$WORK/selftest.log" '^fwu-selftest: PASS'
+echo "qemu-smoke[$BOARD]: 0) flash driver self-test: ok"
+
 # a) plain boot
 new_flash a v1-exit
 run a 0
@@ -98,4 +107,4 @@ expect "$WORK/e.log" '^fwu-boot: report action=Installed members=0x01' '^fwu-app
 [[ $(grep -c '^fwu-app: version=1.0.0' "$WORK/e.log") -eq 2 ]] || fail "e: v1 did not run again after the rollback"
 echo "qemu-smoke[$BOARD]: e) hanging v2 reset by the watchdog and rolled back: ok"
 
-echo "qemu-smoke[$BOARD]: PASS (5 scenarios, $((SECONDS - start)) s)"
+echo "qemu-smoke[$BOARD]: PASS (6 scenarios, $((SECONDS - start)) s)"

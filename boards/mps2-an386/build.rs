@@ -1,6 +1,7 @@
 //! Per-binary memory maps for mps2-an386 and the built-in public keys.
 //!
 //! * `bootloader`: code in the boot ROM at 0 (ZBT SSRAM1, reloaded by `-kernel` on every reset);
+//! * `selftest` (flash driver self-test): like the bootloader;
 //! * `testapp`: code in component 0's primary slot of the flash window, after the 0x200-byte
 //!   image header: `0x2100_0000 + 0x1_0000 + 0x200`;
 //! * both: RAM at `0x2000_0000`, 4 MiB less the 256-byte session block at its end.
@@ -18,7 +19,11 @@ const APP: &str = "FLASH : ORIGIN = 0x21010200, LENGTH = 512K - 0x200";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    for (bin, flash) in [("bootloader", BOOT_ROM), ("testapp", APP)] {
+    for (bin, flash) in [
+        ("bootloader", BOOT_ROM),
+        ("selftest", BOOT_ROM),
+        ("testapp", APP),
+    ] {
         let dir = out.join(bin);
         fs::create_dir_all(&dir)?;
         fs::write(

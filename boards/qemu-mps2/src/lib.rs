@@ -24,6 +24,8 @@ pub mod fault;
 pub mod flash;
 pub mod jump;
 pub mod map;
+#[cfg(feature = "testapp")]
+pub mod selftest;
 pub mod semihost;
 pub mod session;
 #[cfg(feature = "testapp")]
