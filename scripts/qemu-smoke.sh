@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end smoke of the real bootloader and test application binaries in QEMU on one board,
 # with the file-backed emulated flash:
-#   0) the flash driver's on-target self-test (NOR rules, bounds, counters) passes;
+#   0) the flash driver's on-target self-test (NOR rules, bounds, counters) passes, and the
+#      SysTick embassy-time driver keeps time under the embassy executor;
 #   a) v1 boots and exits 0;
 #   b) a corrupted primary image is refused (QEMU exits 3);
 #   c) v1 stages v2 (CANDIDATE + Staged transaction) and resets; the bootloader installs v2
@@ -61,7 +62,12 @@ rc=0
 qemu_run_elf "$WORK/selftest.elf" "$WORK/selftest.flash" "$WORK/selftest.log" 60 || rc=$?
 [[ $rc -eq 0 ]] || { sed 's/^/    /' "$WORK/selftest.log" >&2; fail "selftest: QEMU exit code $rc"; }
 expect "$WORK/selftest.log" '^fwu-selftest: PASS'
-echo "qemu-smoke[$BOARD]: 0) flash driver self-test: ok"
+(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --features embassy --bin timecheck)
+rc=0
+qemu_run_elf "$ROOT/boards/target/$TARGET/release/timecheck" "$WORK/selftest.flash" "$WORK/timecheck.log" 60 || rc=$?
+[[ $rc -eq 0 ]] || { sed 's/^/    /' "$WORK/timecheck.log" >&2; fail "timecheck: QEMU exit code $rc"; }
+expect "$WORK/timecheck.log" '^fwu-timecheck: PASS'
+echo "qemu-smoke[$BOARD]: 0) flash driver self-test and time driver check: ok"
 
 # a) plain boot
 new_flash a v1-exit

@@ -1,7 +1,8 @@
 //! Per-binary memory maps for mps2-an386 and the built-in public keys.
 //!
 //! * `bootloader`: code in the boot ROM at 0 (ZBT SSRAM1, reloaded by `-kernel` on every reset);
-//! * `selftest` (flash driver self-test): like the bootloader;
+//! * `selftest` (flash driver self-test) and `timecheck` (time driver check): like the
+//!   bootloader;
 //! * `testapp`: code in component 0's primary slot of the flash window, after the 0x200-byte
 //!   image header: `0x2100_0000 + 0x1_0000 + 0x200`;
 //! * both: RAM at `0x2000_0000`, 4 MiB less the 256-byte session block at its end.
@@ -22,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (bin, flash) in [
         ("bootloader", BOOT_ROM),
         ("selftest", BOOT_ROM),
+        ("timecheck", BOOT_ROM),
         ("testapp", APP),
     ] {
         let dir = out.join(bin);

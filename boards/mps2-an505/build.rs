@@ -3,7 +3,8 @@
 //!
 //! * `bootloader`: code at `0x1000_0000` (Secure alias of SSRAM0; `-kernel` reloads it on every
 //!   reset; QEMU's initial Secure VTOR is `0x1000_0000`);
-//! * `selftest` (flash driver self-test): like the bootloader;
+//! * `selftest` (flash driver self-test) and `timecheck` (time driver check): like the
+//!   bootloader;
 //! * `testapp`: code in component 0's primary slot of the flash window, after the 0x200-byte
 //!   image header: `0x8000_0000 + 0x1_0000 + 0x200`;
 //! * both: RAM at `0x3800_0000` (Secure alias of SSRAM1), 2 MiB less the 256-byte session
@@ -25,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (bin, flash) in [
         ("bootloader", BOOT_ROM),
         ("selftest", BOOT_ROM),
+        ("timecheck", BOOT_ROM),
         ("testapp", APP),
     ] {
         let dir = out.join(bin);

@@ -42,6 +42,15 @@ pub fn reset() -> ! {
     cortex_m::peripheral::SCB::sys_reset()
 }
 
+/// Print one line on the console of `map`.
+pub fn console_line(map: &MemoryMap, line: core::fmt::Arguments<'_>) {
+    use core::fmt::Write as _;
+    // SAFETY: the console UART of this machine (handles may interleave lines, nothing worse).
+    let mut con = unsafe { console::Uart::new(map.uart0) };
+    con.init();
+    let _ = writeln!(con, "{line}");
+}
+
 /// Print `fwu-fatal: <what>` on the console of `map` and exit QEMU with
 /// [`EXIT_FAILURE`](semihost::EXIT_FAILURE): for panic and fault handlers.
 pub fn fatal(map: &MemoryMap, what: core::fmt::Arguments<'_>) -> ! {
