@@ -112,11 +112,13 @@ qemu_run() {
     qemu_run_elf "$WORK/bootloader.elf" "$@"
 }
 
-# qemu_run_elf ELF FLASH LOG [TIMEOUT_SECONDS]
+# qemu_run_elf ELF FLASH LOG [TIMEOUT_SECONDS]   ($QEMU_EXTRA: more QEMU options, e.g.
+# "-icount shift=0" to make the bootloader's boot_ns count instructions)
 qemu_run_elf() {
-    local rc=0 elf=$1
+    local rc=0 elf=$1 extra=()
     shift
-    timeout "${3:-60}" qemu-system-arm -machine "$MACHINE,memory-backend=fl" \
+    read -r -a extra <<<"${QEMU_EXTRA:-}"
+    timeout "${3:-60}" qemu-system-arm "${extra[@]}" -machine "$MACHINE,memory-backend=fl" \
         -object "memory-backend-file,id=fl,mem-path=$1,size=16M,share=on" \
         -display none -monitor none -serial stdio \
         -semihosting-config enable=on,target=native \

@@ -5,7 +5,7 @@
 //! fwu-boot: start board=mps2-an386 boot=1 cold=1 ops=0 cut=none
 //! fwu-boot: report action=Installed members=0x01 error=0 trial=1 state=ok invalid=0x00 refused=none ops=153
 //! fwu-boot: watchdog ms=2000
-//! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx stack=5120
+//! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx stack=7516 boot_ns=123456789
 //! ```
 //! `action` is one of `None`, `Installed`, `InstallRefused`, `Reverted`, `Recovered`;
 //! `members` is the bitmask of the members concerned (for `Recovered`, the component), `error`
@@ -13,17 +13,24 @@
 //! 0 may not run: `fwu-boot: halt reason=...` and QEMU exits with
 //! [`EXIT_REFUSED`](crate::semihost::EXIT_REFUSED). A `BootError` prints `fwu-boot: error=...`
 //! and resets (the next boot resumes); after three in a row QEMU exits with
-//! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR). `stack` is the bootloader's peak stack
-//! use in bytes (its only RAM: it has no `.data` or `.bss`), measured by painting.
+//! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR); more than [`MAX_BOOTS_PER_SESSION`]
+//! boots in one QEMU process exit with [`EXIT_RESET_LOOP`](crate::semihost::EXIT_RESET_LOOP).
+//! `stack` is the bootloader's peak stack
+//! use in bytes (its only other RAM is a 4-byte SysTick wrap counter), measured by painting;
+//! `boot_ns` the virtual time from reset to the jump (SysTick at the core clock): under
+//! `-icount shift=0` it is the number of instructions the boot executed.
 
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
 use crate::jump::{check_vector_table, jump_to_image};
 use crate::map::{layout, MemoryMap, APP_HEADER_SIZE, APP_SLOTS, SECTOR_SIZE};
-use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED};
+use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED, EXIT_RESET_LOOP};
 use crate::session::Session;
 use crate::watchdog::Watchdog;
 use core::fmt::Write as _;
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
 use fwu_bootloader::{BootAction, BootConfig, BootReport, Bootloader};
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::state::StoredCounters;
@@ -33,6 +40,39 @@ pub const TRIAL_WATCHDOG_MS: u32 = 2000;
 
 /// Consecutive failing boots after which the bootloader gives up.
 pub const MAX_FAILED_BOOTS: u32 = 3;
+
+/// Boots in one power session (one QEMU process) after which the bootloader assumes a reset
+/// loop and stops QEMU, so a harness never waits for its timeout.
+pub const MAX_BOOTS_PER_SESSION: u32 = 64;
+
+/// SysTick wraps since the bootloader started (see [`on_systick`]).
+static SYSTICK_WRAPS: AtomicU32 = AtomicU32::new(0);
+const SYSTICK_RELOAD: u32 = 0x00ff_ffff;
+
+/// Count a SysTick wrap: the bootloader binary's `SysTick` exception handler calls this.
+pub fn on_systick() {
+    SYSTICK_WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Start SysTick as a free-running core-clock counter (wrap interrupt on).
+fn start_cycle_counter() {
+    // SAFETY: the bootloader owns SysTick; `jump_to_image` stops it again.
+    let mut syst = unsafe { cortex_m::Peripherals::steal() }.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(SYSTICK_RELOAD);
+    syst.clear_current();
+    syst.enable_interrupt();
+    syst.enable_counter();
+}
+
+/// Core clock cycles since [`start_cycle_counter`]. Under `-icount shift=0` QEMU runs one
+/// instruction per virtual nanosecond, so `cycles * 1e9 / sysclk_hz` is the number of
+/// instructions executed.
+fn cycles() -> u64 {
+    let current = SYST::get_current();
+    let wraps = SYSTICK_WRAPS.load(Ordering::Relaxed);
+    u64::from(wraps) * (u64::from(SYSTICK_RELOAD) + 1) + u64::from(SYSTICK_RELOAD - current)
+}
 
 /// Bytes at the top of RAM watched for the peak stack use (painted at start-up).
 pub const STACK_WATCH: usize = 64 * 1024;
@@ -94,6 +134,7 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
 /// Run the bootloader on the machine described by `map` with the built-in `keys`: boot, report,
 /// arm the watchdog for a trial, jump to component 0 or stop.
 pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
+    start_cycle_counter();
     let paint_floor = paint_stack(map);
     // SAFETY: the console UART of this machine, used only by this flow.
     let mut con = unsafe { Uart::new(map.uart0) };
@@ -118,6 +159,10 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         Some(c) => {
             let _ = writeln!(con, "{}@{}", c.model.name(), c.at);
         }
+    }
+    if boot > MAX_BOOTS_PER_SESSION {
+        let _ = writeln!(con, "fwu-boot: halt reason=reset-loop boots={boot}");
+        exit(EXIT_RESET_LOOP);
     }
     let mut bootloader = Bootloader::new(
         layout(),
@@ -161,9 +206,10 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         let _ = writeln!(con, "fwu-boot: watchdog ms={TRIAL_WATCHDOG_MS}");
     }
     let stack = stack_used(map, paint_floor);
+    let ns = cycles().saturating_mul(1_000_000_000) / u64::from(map.sysclk_hz.max(1));
     let _ = writeln!(
         con,
-        "fwu-boot: jump vtor={vtor:#x} sp={sp:#x} pc={pc:#x} stack={stack}"
+        "fwu-boot: jump vtor={vtor:#x} sp={sp:#x} pc={pc:#x} stack={stack} boot_ns={ns}"
     );
     // SAFETY: an authenticated image with a checked vector table; the flash driver and every
     // other bootloader state are abandoned.

@@ -14,6 +14,8 @@ pub const EXIT_REFUSED: u32 = 3;
 pub const EXIT_BOOT_ERROR: u32 = 4;
 /// The image at the primary slot has an unusable vector table.
 pub const EXIT_BAD_VECTORS: u32 = 5;
+/// The bootloader ran too many times in one QEMU process (a reset loop).
+pub const EXIT_RESET_LOOP: u32 = 6;
 /// A power cut was injected: the "power session" ended; restart QEMU on the same flash file.
 pub const EXIT_POWER_CUT: u32 = 77;
 

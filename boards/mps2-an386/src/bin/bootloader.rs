@@ -12,6 +12,11 @@ fn main() -> ! {
 }
 
 #[exception]
+fn SysTick() {
+    qemu::boot::on_systick();
+}
+
+#[exception]
 unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
     qemu::fatal(&MAP, format_args!("bootloader HardFault pc={:#x}", ef.pc()))
 }
