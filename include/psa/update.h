@@ -1,0 +1,211 @@
+/*
+ * psa/update.h: the PSA Certified Firmware Update API 1.0 (1.0.0/1.0.1 semantics), as
+ * implemented by fwu (a Rust bootloader and update service; the C ABI is the `fwu-capi` crate,
+ * updater/capi, built as the static library libfwu_capi.a).
+ *
+ * Every identifier and value of the API is here, including the status codes of psa/error.h, so
+ * that a client needs no other PSA header. Bind the service to the flash, the layout and the
+ * trusted keys with fwu_init() (include/fwu/fwu.h) before the first call: until then every
+ * psa_fwu_* function returns PSA_ERROR_BAD_STATE.
+ *
+ * Implementation model (see updater/capi/README.md): a system reboot installs
+ * (psa_fwu_install() returns PSA_SUCCESS_REBOOT), new images run on trial until
+ * psa_fwu_accept(), staging is non-volatile (WRITING, CANDIDATE, FAILED and UPDATED survive a
+ * reset), manifests are bundled in the MCUboot-format image (a detached manifest is
+ * PSA_ERROR_INVALID_ARGUMENT), and finish() authenticates the image and applies the
+ * anti-rollback and downgrade policy.
+ *
+ * Keep in sync with the Rust definitions: `cargo test -p fwu-capi --test header` compiles a C
+ * program against this header and compares every value, size and offset with the Rust side.
+ */
+#ifndef PSA_UPDATE_H
+#define PSA_UPDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Status codes (psa/error.h) ------------------------------------------------------------
+ *
+ * Spelled exactly as psa/error.h spells them, so that the same definitions coming from a real
+ * psa/error.h are identical redefinitions. If a translation unit needs both headers in C99,
+ * include psa/error.h first (a C99 compiler refuses a repeated typedef; C11 accepts it).
+ */
+#ifndef PSA_SUCCESS
+/** A PSA status: 0 (PSA_SUCCESS) or positive on success, negative on error. */
+typedef int32_t psa_status_t;
+
+#define PSA_SUCCESS ((psa_status_t)0)
+
+#define PSA_ERROR_PROGRAMMER_ERROR ((psa_status_t)-129)
+#define PSA_ERROR_CONNECTION_REFUSED ((psa_status_t)-130)
+#define PSA_ERROR_CONNECTION_BUSY ((psa_status_t)-131)
+#define PSA_ERROR_GENERIC_ERROR ((psa_status_t)-132)
+#define PSA_ERROR_NOT_PERMITTED ((psa_status_t)-133)
+#define PSA_ERROR_NOT_SUPPORTED ((psa_status_t)-134)
+#define PSA_ERROR_INVALID_ARGUMENT ((psa_status_t)-135)
+#define PSA_ERROR_INVALID_HANDLE ((psa_status_t)-136)
+#define PSA_ERROR_BAD_STATE ((psa_status_t)-137)
+#define PSA_ERROR_BUFFER_TOO_SMALL ((psa_status_t)-138)
+#define PSA_ERROR_ALREADY_EXISTS ((psa_status_t)-139)
+#define PSA_ERROR_DOES_NOT_EXIST ((psa_status_t)-140)
+#define PSA_ERROR_INSUFFICIENT_MEMORY ((psa_status_t)-141)
+#define PSA_ERROR_INSUFFICIENT_STORAGE ((psa_status_t)-142)
+#define PSA_ERROR_INSUFFICIENT_DATA ((psa_status_t)-143)
+#define PSA_ERROR_SERVICE_FAILURE ((psa_status_t)-144)
+#define PSA_ERROR_COMMUNICATION_FAILURE ((psa_status_t)-145)
+#define PSA_ERROR_STORAGE_FAILURE ((psa_status_t)-146)
+#define PSA_ERROR_HARDWARE_FAILURE ((psa_status_t)-147)
+#define PSA_ERROR_INVALID_SIGNATURE ((psa_status_t)-149)
+#define PSA_ERROR_CORRUPTION_DETECTED ((psa_status_t)-151)
+#define PSA_ERROR_DATA_CORRUPT ((psa_status_t)-152)
+#define PSA_ERROR_DATA_INVALID ((psa_status_t)-153)
+#endif /* PSA_SUCCESS */
+
+/* ---- Status codes specific to the Firmware Update API ------------------------------------- */
+
+/** Another component must be updated first, or installed together with this one. */
+#define PSA_ERROR_DEPENDENCY_NEEDED ((psa_status_t)-156)
+/** I/O is temporarily limited to protect the flash (never returned by fwu). */
+#define PSA_ERROR_FLASH_ABUSE ((psa_status_t)-160)
+/** Not enough power to finish reliably (never returned by fwu). */
+#define PSA_ERROR_INSUFFICIENT_POWER ((psa_status_t)-161)
+/** Success; a system reboot is needed to finish (psa_fwu_install(), psa_fwu_reject()). */
+#define PSA_SUCCESS_REBOOT ((psa_status_t)+1)
+/** Success; a component restart is needed to finish (never returned by fwu). */
+#define PSA_SUCCESS_RESTART ((psa_status_t)+2)
+
+/* ---- Library version ---------------------------------------------------------------------- */
+
+#define PSA_FWU_API_VERSION_MAJOR 1
+#define PSA_FWU_API_VERSION_MINOR 0
+
+/* ---- Write sizes -------------------------------------------------------------------------
+ *
+ * FWU_CAPI_WRITE_SIZE is the flash write size libfwu_capi.a was built for (the build-time
+ * environment variable of the same name, default 4). Compile with the same value
+ * (-DFWU_CAPI_WRITE_SIZE=8); fwu_init() refuses a configuration whose log2_write_align differs
+ * from the library's.
+ */
+#ifndef FWU_CAPI_WRITE_SIZE
+#define FWU_CAPI_WRITE_SIZE 4
+#endif
+
+#if FWU_CAPI_WRITE_SIZE == 4
+#define PSA_FWU_LOG2_WRITE_ALIGN 2
+#elif FWU_CAPI_WRITE_SIZE == 8
+#define PSA_FWU_LOG2_WRITE_ALIGN 3
+#elif FWU_CAPI_WRITE_SIZE == 16
+#define PSA_FWU_LOG2_WRITE_ALIGN 4
+#elif FWU_CAPI_WRITE_SIZE == 32
+#define PSA_FWU_LOG2_WRITE_ALIGN 5
+#else
+#error "FWU_CAPI_WRITE_SIZE must be 4, 8, 16 or 32"
+#endif
+
+/**
+ * The largest block_size psa_fwu_write() accepts: a multiple of 1 << PSA_FWU_LOG2_WRITE_ALIGN
+ * for every supported write size, so writing blocks of exactly this size (only the last one
+ * shorter) always meets the alignment rule.
+ */
+#define PSA_FWU_MAX_WRITE_SIZE 1024
+
+/* ---- Components ---------------------------------------------------------------------------- */
+
+/** A component of this device (the ids are those of the fwu_init() layout, at most 0..7). */
+typedef uint8_t psa_fwu_component_t;
+
+/** An image version; the layout of MCUboot's struct image_version. */
+typedef struct psa_fwu_image_version_t {
+    uint8_t major;  /**< Major version. */
+    uint8_t minor;  /**< Minor version; 0 if none. */
+    uint16_t patch; /**< Revision/patch; 0 if none. */
+    uint32_t build; /**< Build number; 0 if none. */
+} psa_fwu_image_version_t;
+
+/* Component states (psa_fwu_component_info_t.state). */
+#define PSA_FWU_READY 0u
+#define PSA_FWU_WRITING 1u
+#define PSA_FWU_CANDIDATE 2u
+#define PSA_FWU_STAGED 3u
+#define PSA_FWU_FAILED 4u
+#define PSA_FWU_TRIAL 5u
+#define PSA_FWU_REJECTED 6u
+#define PSA_FWU_UPDATED 7u
+
+/* Component flags (psa_fwu_component_info_t.flags). fwu sets neither: staging is non-volatile
+ * and images are not encrypted. */
+#define PSA_FWU_FLAG_VOLATILE_STAGING 0x00000001u
+#define PSA_FWU_FLAG_ENCRYPTION 0x00000002u
+
+/** Implementation-specific component information (fwu's, 40 bytes). */
+typedef struct psa_fwu_impl_info_t {
+    /** In WRITING: image offset up to which data is durably written. After a reset, or after
+     *  any psa_fwu_write() error, re-send the image from this offset. Otherwise 0. */
+    uint32_t resume_offset;
+    /** From CANDIDATE on: the size in bytes of the image in the second slot; else 0. */
+    uint32_t staged_size;
+    /** From CANDIDATE on: the SHA-256 of that image as verified by finish(); else all zero. */
+    uint8_t staged_digest[32];
+} psa_fwu_impl_info_t;
+
+/** Information about one component (68 bytes). */
+typedef struct psa_fwu_component_info_t {
+    uint8_t state;                   /**< PSA_FWU_READY .. PSA_FWU_UPDATED. */
+    psa_status_t error;              /**< Error of the second image, in FAILED and REJECTED. */
+    psa_fwu_image_version_t version; /**< Version of the active image. */
+    uint32_t max_size;               /**< Largest image, in bytes (the primary slot size). */
+    uint32_t flags;                  /**< PSA_FWU_FLAG_* bits (0). */
+    uint32_t location;               /**< Flash offset of the active (primary) slot. */
+    psa_fwu_impl_info_t impl;        /**< fwu's implementation-specific information. */
+} psa_fwu_component_info_t;
+
+/* ---- Functions ----------------------------------------------------------------------------
+ *
+ * Before fwu_init() succeeds every function returns PSA_ERROR_BAD_STATE. Calls are serialised
+ * by the library: a call made while another is running (from a flash or reset callback, an
+ * interrupt or another thread) returns PSA_ERROR_CONNECTION_BUSY and does nothing.
+ */
+
+/** Fill *info for component. PSA_ERROR_INVALID_ARGUMENT if info is NULL. On an error *info is
+ *  zeroed (when info is not NULL). */
+psa_status_t psa_fwu_query(psa_fwu_component_t component, psa_fwu_component_info_t *info);
+
+/** READY -> WRITING. Bundled manifests only: manifest must be NULL (or manifest_size 0);
+ *  a detached manifest, or NULL with a non-zero size, is PSA_ERROR_INVALID_ARGUMENT. */
+psa_status_t psa_fwu_start(psa_fwu_component_t component, const void *manifest,
+                           size_t manifest_size);
+
+/** Store block_size bytes at image_offset of the image being written (state WRITING). */
+psa_status_t psa_fwu_write(psa_fwu_component_t component, size_t image_offset,
+                           const void *block, size_t block_size);
+
+/** WRITING -> CANDIDATE after authenticating the image and applying the update policy. */
+psa_status_t psa_fwu_finish(psa_fwu_component_t component);
+
+/** WRITING or CANDIDATE -> FAILED (error 0). */
+psa_status_t psa_fwu_cancel(psa_fwu_component_t component);
+
+/** FAILED or UPDATED -> READY, erasing the second image. */
+psa_status_t psa_fwu_clean(psa_fwu_component_t component);
+
+/** Every CANDIDATE -> STAGED (PSA_SUCCESS_REBOOT), after checking dependencies. */
+psa_status_t psa_fwu_install(void);
+
+/** Call the reset function given to fwu_init(); PSA_SUCCESS if it returns. */
+psa_status_t psa_fwu_request_reboot(void);
+
+/** STAGED -> FAILED (PSA_SUCCESS) or TRIAL -> REJECTED (PSA_SUCCESS_REBOOT), recording error. */
+psa_status_t psa_fwu_reject(psa_status_t error);
+
+/** Every TRIAL -> UPDATED; the security counters rise. */
+psa_status_t psa_fwu_accept(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PSA_UPDATE_H */

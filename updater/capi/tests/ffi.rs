@@ -1,0 +1,153 @@
+//! The C ABI driven from Rust through `fwu_init` with `extern "C"` flash callbacks: the cases
+//! a C test cannot set up easily. One test function: the service instance is process-global.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use core::ffi::{c_int, c_void};
+use embassy_futures::block_on;
+use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+use fwu_capi::*;
+use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
+use fwu_shared::state::guard::Guarded;
+use fwu_shared::status::{
+    PSA_ERROR_BAD_STATE, PSA_ERROR_DATA_CORRUPT, PSA_ERROR_INVALID_ARGUMENT, PSA_SUCCESS,
+};
+use fwu_shared::{ImageVersion, State};
+use fwu_sim_flash::{Geometry, SimFlash};
+use sequential_storage::cache::Cache;
+use sequential_storage::map::{MapConfig, MapStorage};
+
+type Flash = SimFlash<SECTOR_SIZE, WRITE_SIZE>;
+const S: u32 = SECTOR_SIZE as u32;
+
+unsafe extern "C" fn read(ctx: *mut c_void, off: u32, data: *mut c_void, n: usize) -> c_int {
+    // SAFETY: the test passes its flash as context; the adapter passes a valid buffer.
+    let (f, buf) = unsafe {
+        (
+            &mut *ctx.cast::<Flash>(),
+            core::slice::from_raw_parts_mut(data.cast::<u8>(), n),
+        )
+    };
+    c_int::from(ReadNorFlash::read(f, off, buf).is_err())
+}
+
+unsafe extern "C" fn write(ctx: *mut c_void, off: u32, data: *const c_void, n: usize) -> c_int {
+    // SAFETY: as in `read`.
+    let (f, buf) = unsafe {
+        (
+            &mut *ctx.cast::<Flash>(),
+            core::slice::from_raw_parts(data.cast::<u8>(), n),
+        )
+    };
+    c_int::from(NorFlash::write(f, off, buf).is_err())
+}
+
+unsafe extern "C" fn erase(ctx: *mut c_void, off: u32) -> c_int {
+    // SAFETY: as in `read`.
+    let f = unsafe { &mut *ctx.cast::<Flash>() };
+    c_int::from(NorFlash::erase(f, off, off + S).is_err())
+}
+
+unsafe extern "C" fn reset(_: *mut c_void) {}
+
+fn state(c: u8) -> (i32, u8) {
+    let mut info = ComponentInfo::default();
+    // SAFETY: `info` is a valid out-parameter.
+    let s = unsafe { psa_fwu_query(c, &mut info) };
+    (s, info.state)
+}
+
+#[test]
+fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
+    let flash: *mut Flash = Box::into_raw(Box::new(Flash::new(Geometry {
+        sectors: 21,
+        erased: 0xff,
+    })));
+    let signer = Ed25519Signer::from_seed(&[3; 32]);
+    let key = signer.public_key().0;
+    let spec = ImageSpec::new(ImageVersion::new(1, 0, 0, 0));
+    let mut image = vec![0u8; spec.image_len(4000)];
+    build_image(&spec, &[0x33; 4000], &signer, &mut image).unwrap();
+    // SAFETY: nothing else uses the flash yet.
+    unsafe { &mut *flash }.load(4 * S as usize, &image);
+
+    let slots = [FwuSlot {
+        id: 0,
+        sectors: 8,
+        primary: 4 * S,
+        secondary: 12 * S,
+    }];
+    let mut cfg = FwuConfig {
+        flash: FwuFlash {
+            context: flash.cast(),
+            read: Some(read),
+            write: Some(write),
+            erase: Some(erase),
+            capacity: 21 * S,
+        },
+        sector_size: S,
+        log2_write_align: PSA_FWU_LOG2_WRITE_ALIGN,
+        slots: slots.as_ptr(),
+        slot_count: 1,
+        state_offset: 0,
+        state_size: 4 * S,
+        keys: key.as_ptr(),
+        key_count: 1,
+        reset: Some(reset),
+        reset_context: core::ptr::null_mut(),
+        flags: 0,
+    };
+    // SAFETY (every call below): `cfg` and its arrays are valid; the callbacks accept `flash`.
+    assert_eq!(unsafe { fwu_init(&cfg) }, PSA_SUCCESS);
+    assert_eq!(
+        unsafe { psa_fwu_start(0, core::ptr::null(), 0) },
+        PSA_SUCCESS
+    );
+    assert_eq!(state(0), (PSA_SUCCESS, State::Writing as u8));
+
+    // Unbind (a failed fwu_init drops the instance), then plant a well-formed map item whose
+    // value is not a record frame, through the state store's own page guard.
+    assert_eq!(
+        unsafe { fwu_init(core::ptr::null()) },
+        PSA_ERROR_INVALID_ARGUMENT
+    );
+    {
+        // SAFETY: the service is unbound: nothing else uses the flash.
+        let cells = unsafe { &mut *flash };
+        let pages = 4;
+        let guarded = Guarded::new(cells, 0, pages);
+        let range = 0..pages * Guarded::<Flash>::page_size();
+        let mut map: MapStorage<u8, _, _> =
+            MapStorage::new(guarded, MapConfig::new(range), Cache::new_uncached());
+        let mut buf = [0u8; 64];
+        let junk: &[u8] = &[0xc2, 1, 2, 3];
+        block_on(map.store_item(&mut buf, &0x01u8, &junk)).unwrap();
+    }
+    let primary = unsafe { &*flash }.contents()[4 * S as usize..12 * S as usize].to_vec();
+
+    assert_eq!(unsafe { fwu_init(&cfg) }, PSA_ERROR_DATA_CORRUPT);
+    assert_eq!(
+        state(0).0,
+        PSA_ERROR_BAD_STATE,
+        "a failed fwu_init binds nothing"
+    );
+    cfg.flags = FWU_CONFIG_FORMAT_CORRUPT_STATE;
+    assert_eq!(unsafe { fwu_init(&cfg) }, PSA_SUCCESS);
+    assert_eq!(state(0), (PSA_SUCCESS, State::Ready as u8));
+    assert_eq!(
+        &unsafe { &*flash }.contents()[4 * S as usize..12 * S as usize],
+        &primary[..],
+        "the active image is untouched"
+    );
+    // The device updates again.
+    assert_eq!(
+        unsafe { psa_fwu_start(0, core::ptr::null(), 0) },
+        PSA_SUCCESS
+    );
+
+    assert_eq!(
+        unsafe { fwu_init(core::ptr::null()) },
+        PSA_ERROR_INVALID_ARGUMENT
+    );
+    // SAFETY: unbound: the last user of the flash is gone.
+    drop(unsafe { Box::from_raw(flash) });
+}

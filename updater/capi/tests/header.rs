@@ -1,0 +1,463 @@
+//! Header/Rust drift check: `include/psa/update.h`, `include/fwu/fwu.h` (and `fwu_sim.h` with
+//! the `host-sim` feature) against the Rust definitions.
+//!
+//! `tests/c/layout.c` is compiled with the system C compiler against the headers and prints
+//! every type's size, alignment and signedness, every field's offset and size, and the value
+//! of every object-like macro (the list is generated here from the headers, so a new macro
+//! cannot be missed). Each printed line must match an expectation computed from the Rust side,
+//! and each expectation must be printed: editing either side alone fails this test.
+//! The spec's exact spellings (`((psa_status_t)-156)`, `0u`, `0x00000001u`) are checked
+//! textually.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use core::mem::{align_of, offset_of, size_of};
+use fwu_capi::{FwuConfig, FwuFlash, FwuSlot};
+use fwu_shared::component::{
+    PSA_FWU_API_VERSION_MAJOR, PSA_FWU_API_VERSION_MINOR, PSA_FWU_FLAG_ENCRYPTION,
+    PSA_FWU_FLAG_VOLATILE_STAGING,
+};
+use fwu_shared::state::records::{
+    ERROR_ACTIVE_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_TRIAL_NOT_ACCEPTED,
+};
+use fwu_shared::status::{PSA_SUCCESS, PSA_SUCCESS_REBOOT, PSA_SUCCESS_RESTART};
+use fwu_shared::{ComponentInfo, Error, ImageVersion, ImplInfo, State};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn headers() -> Vec<PathBuf> {
+    let mut h = vec![
+        root().join("include/psa/update.h"),
+        root().join("include/fwu/fwu.h"),
+    ];
+    if cfg!(feature = "host-sim") {
+        h.push(root().join("include/fwu/fwu_sim.h"));
+    }
+    h
+}
+
+/// Names of the object-like macros with a value in `text` (include guards have none).
+fn macro_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("#define "))
+        .filter_map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let after = &rest[name.len()..];
+            // Function-like macros (`NAME(`) and guards (no value) are not values.
+            (!after.starts_with('(') && !after.trim().is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+/// Compile and run `layout.c` with `defines`; the printed lines.
+fn run_layout(tag: &str, defines: &[String]) -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("capi-layout-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut names = Vec::new();
+    for h in headers() {
+        names.extend(macro_names(&std::fs::read_to_string(&h).unwrap()));
+    }
+    names.sort();
+    names.dedup();
+    let inc: String = names.iter().map(|n| format!("    VALUE({n});\n")).collect();
+    std::fs::write(dir.join("macros.inc"), inc).unwrap();
+    let exe = dir.join("layout");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(&dir)
+        .args(defines)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/layout.c"))
+        .arg("-o")
+        .arg(&exe);
+    if cfg!(feature = "host-sim") {
+        cmd.arg("-DFWU_LAYOUT_SIM");
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(
+        out.status.success(),
+        "layout.c does not compile against the headers:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    assert!(run.status.success());
+    String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn field_size<S, F>(_: impl Fn(&S) -> &F) -> usize {
+    size_of::<F>()
+}
+
+macro_rules! ty {
+    ($exp:ident, $c:literal, $t:ty) => {
+        $exp.insert(
+            format!("type {}", $c),
+            format!("{} {} 0", size_of::<$t>(), align_of::<$t>()),
+        );
+    };
+}
+
+macro_rules! field {
+    ($exp:ident, $c:literal, $t:ty, $cf:literal, $f:ident) => {
+        $exp.insert(
+            format!("field {}.{}", $c, $cf),
+            format!("{} {}", offset_of!($t, $f), field_size(|s: &$t| &s.$f)),
+        );
+    };
+}
+
+/// Every line `layout.c` must print, keyed by everything before the value.
+fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
+    let mut e = BTreeMap::new();
+    e.insert("type psa_status_t".into(), "4 4 1".into());
+    e.insert("type psa_fwu_component_t".into(), "1 1 0".into());
+
+    ty!(e, "psa_fwu_image_version_t", ImageVersion);
+    field!(e, "psa_fwu_image_version_t", ImageVersion, "major", major);
+    field!(e, "psa_fwu_image_version_t", ImageVersion, "minor", minor);
+    field!(e, "psa_fwu_image_version_t", ImageVersion, "patch", patch);
+    field!(e, "psa_fwu_image_version_t", ImageVersion, "build", build);
+
+    ty!(e, "psa_fwu_impl_info_t", ImplInfo);
+    field!(
+        e,
+        "psa_fwu_impl_info_t",
+        ImplInfo,
+        "resume_offset",
+        resume_offset
+    );
+    field!(
+        e,
+        "psa_fwu_impl_info_t",
+        ImplInfo,
+        "staged_size",
+        staged_size
+    );
+    field!(
+        e,
+        "psa_fwu_impl_info_t",
+        ImplInfo,
+        "staged_digest",
+        staged_digest
+    );
+
+    ty!(e, "psa_fwu_component_info_t", ComponentInfo);
+    field!(e, "psa_fwu_component_info_t", ComponentInfo, "state", state);
+    field!(e, "psa_fwu_component_info_t", ComponentInfo, "error", error);
+    field!(
+        e,
+        "psa_fwu_component_info_t",
+        ComponentInfo,
+        "version",
+        version
+    );
+    field!(
+        e,
+        "psa_fwu_component_info_t",
+        ComponentInfo,
+        "max_size",
+        max_size
+    );
+    field!(e, "psa_fwu_component_info_t", ComponentInfo, "flags", flags);
+    field!(
+        e,
+        "psa_fwu_component_info_t",
+        ComponentInfo,
+        "location",
+        location
+    );
+    field!(e, "psa_fwu_component_info_t", ComponentInfo, "impl", impl_);
+
+    ty!(e, "fwu_flash_t", FwuFlash);
+    field!(e, "fwu_flash_t", FwuFlash, "context", context);
+    field!(e, "fwu_flash_t", FwuFlash, "read", read);
+    field!(e, "fwu_flash_t", FwuFlash, "write", write);
+    field!(e, "fwu_flash_t", FwuFlash, "erase", erase);
+    field!(e, "fwu_flash_t", FwuFlash, "capacity", capacity);
+
+    ty!(e, "fwu_slot_t", FwuSlot);
+    field!(e, "fwu_slot_t", FwuSlot, "id", id);
+    field!(e, "fwu_slot_t", FwuSlot, "sectors", sectors);
+    field!(e, "fwu_slot_t", FwuSlot, "primary", primary);
+    field!(e, "fwu_slot_t", FwuSlot, "secondary", secondary);
+
+    ty!(e, "fwu_config_t", FwuConfig);
+    field!(e, "fwu_config_t", FwuConfig, "flash", flash);
+    field!(e, "fwu_config_t", FwuConfig, "sector_size", sector_size);
+    field!(
+        e,
+        "fwu_config_t",
+        FwuConfig,
+        "log2_write_align",
+        log2_write_align
+    );
+    field!(e, "fwu_config_t", FwuConfig, "slots", slots);
+    field!(e, "fwu_config_t", FwuConfig, "slot_count", slot_count);
+    field!(e, "fwu_config_t", FwuConfig, "state_offset", state_offset);
+    field!(e, "fwu_config_t", FwuConfig, "state_size", state_size);
+    field!(e, "fwu_config_t", FwuConfig, "keys", keys);
+    field!(e, "fwu_config_t", FwuConfig, "key_count", key_count);
+    field!(e, "fwu_config_t", FwuConfig, "reset", reset);
+    field!(e, "fwu_config_t", FwuConfig, "reset_context", reset_context);
+    field!(e, "fwu_config_t", FwuConfig, "flags", flags);
+
+    let mut value = |name: &str, v: i64| {
+        e.insert(format!("value {name}"), v.to_string());
+    };
+    for &err in Error::ALL {
+        value(err.name(), i64::from(err.code()));
+    }
+    value("PSA_SUCCESS", PSA_SUCCESS.into());
+    value("PSA_SUCCESS_REBOOT", PSA_SUCCESS_REBOOT.into());
+    value("PSA_SUCCESS_RESTART", PSA_SUCCESS_RESTART.into());
+    value(
+        "PSA_FWU_API_VERSION_MAJOR",
+        PSA_FWU_API_VERSION_MAJOR.into(),
+    );
+    value(
+        "PSA_FWU_API_VERSION_MINOR",
+        PSA_FWU_API_VERSION_MINOR.into(),
+    );
+    for s in State::ALL {
+        value(s.name(), i64::from(s as u8));
+    }
+    value(
+        "PSA_FWU_FLAG_VOLATILE_STAGING",
+        PSA_FWU_FLAG_VOLATILE_STAGING.into(),
+    );
+    value("PSA_FWU_FLAG_ENCRYPTION", PSA_FWU_FLAG_ENCRYPTION.into());
+    value(
+        "PSA_FWU_MAX_WRITE_SIZE",
+        fwu_capi::PSA_FWU_MAX_WRITE_SIZE as i64,
+    );
+    value("FWU_CAPI_WRITE_SIZE", write_size as i64);
+    value(
+        "PSA_FWU_LOG2_WRITE_ALIGN",
+        i64::from(write_size.trailing_zeros()),
+    );
+    value("FWU_CAPI_SECTOR_SIZE", sector_size as i64);
+    value("FWU_MAX_COMPONENTS", fwu_capi::FWU_MAX_COMPONENTS as i64);
+    value("FWU_MAX_KEYS", fwu_capi::MAX_KEYS as i64);
+    value("FWU_PUBLIC_KEY_SIZE", fwu_capi::PUBLIC_KEY_SIZE as i64);
+    value(
+        "FWU_CONFIG_COMPARE_BUILD_NUMBER",
+        fwu_capi::FWU_CONFIG_COMPARE_BUILD_NUMBER.into(),
+    );
+    value(
+        "FWU_CONFIG_FORMAT_CORRUPT_STATE",
+        fwu_capi::FWU_CONFIG_FORMAT_CORRUPT_STATE.into(),
+    );
+    value(
+        "FWU_ERROR_NOT_INITIALIZED",
+        fwu_capi::FWU_ERROR_NOT_INITIALIZED.into(),
+    );
+    value("FWU_ERROR_BUSY", fwu_capi::FWU_ERROR_BUSY.into());
+    value(
+        "FWU_ERROR_TRIAL_NOT_ACCEPTED",
+        ERROR_TRIAL_NOT_ACCEPTED.into(),
+    );
+    value(
+        "FWU_ERROR_INSTALL_FLASH_FAILURE",
+        ERROR_INSTALL_FLASH_FAILURE.into(),
+    );
+    value("FWU_ERROR_ACTIVE_INVALID", ERROR_ACTIVE_INVALID.into());
+    #[cfg(feature = "host-sim")]
+    sim_expectations(&mut e);
+    e
+}
+
+#[cfg(feature = "host-sim")]
+fn sim_expectations(e: &mut BTreeMap<String, String>) {
+    use fwu_capi::sim::*;
+    ty!(e, "fwu_sim_factory_t", FwuSimFactory);
+    field!(
+        e,
+        "fwu_sim_factory_t",
+        FwuSimFactory,
+        "component",
+        component
+    );
+    field!(e, "fwu_sim_factory_t", FwuSimFactory, "image", image);
+    field!(e, "fwu_sim_factory_t", FwuSimFactory, "size", size);
+    ty!(e, "fwu_sim_dependency_t", FwuSimDependency);
+    field!(
+        e,
+        "fwu_sim_dependency_t",
+        FwuSimDependency,
+        "component",
+        component
+    );
+    field!(
+        e,
+        "fwu_sim_dependency_t",
+        FwuSimDependency,
+        "min_version",
+        min_version
+    );
+    ty!(e, "fwu_sim_image_spec_t", FwuSimImageSpec);
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "version",
+        version
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "security_counter",
+        security_counter
+    );
+    field!(e, "fwu_sim_image_spec_t", FwuSimImageSpec, "size", size);
+    field!(e, "fwu_sim_image_spec_t", FwuSimImageSpec, "seed", seed);
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "dependency_count",
+        dependency_count
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "dependencies",
+        dependencies
+    );
+    let mut value = |name: &str, v: i64| {
+        e.insert(format!("value {name}"), v.to_string());
+    };
+    value("FWU_SIM_COMPONENTS", COMPONENTS as i64);
+    value("FWU_SIM_SECTORS", SECTORS as i64);
+    value("FWU_SIM_MAX_DEPENDENCIES", MAX_DEPENDENCIES as i64);
+    value("FWU_SIM_BOOT_NONE", FWU_SIM_BOOT_NONE.into());
+    value("FWU_SIM_BOOT_INSTALLED", FWU_SIM_BOOT_INSTALLED.into());
+    value(
+        "FWU_SIM_BOOT_INSTALL_REFUSED",
+        FWU_SIM_BOOT_INSTALL_REFUSED.into(),
+    );
+    value("FWU_SIM_BOOT_REVERTED", FWU_SIM_BOOT_REVERTED.into());
+    value("FWU_SIM_BOOT_RECOVERED", FWU_SIM_BOOT_RECOVERED.into());
+}
+
+fn compare(tag: &str, lines: &[String], mut want: BTreeMap<String, String>) {
+    let mut problems = Vec::new();
+    for line in lines {
+        // The key is the first two words ("type NAME", "field T.F", "value NAME").
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let key = words[..2].join(" ");
+        let got = words[2..].join(" ");
+        match want.remove(&key) {
+            None => problems.push(format!("header has `{key}` = {got}, Rust expects nothing")),
+            Some(w) if w != got => problems.push(format!("`{key}`: header {got}, Rust {w}")),
+            Some(_) => {}
+        }
+    }
+    for (key, w) in want {
+        problems.push(format!("Rust expects `{key}` = {w}, the header lacks it"));
+    }
+    assert!(
+        problems.is_empty(),
+        "headers and Rust disagree ({tag}):\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn headers_match_the_rust_definitions_with_default_configuration() {
+    let lines = run_layout("default", &[]);
+    compare(
+        "header defaults",
+        &lines,
+        expected(fwu_capi::DEFAULT_WRITE_SIZE, fwu_capi::DEFAULT_SECTOR_SIZE),
+    );
+}
+
+#[test]
+fn headers_match_the_rust_definitions_with_the_build_configuration() {
+    let defines = [
+        format!("-DFWU_CAPI_WRITE_SIZE={}", fwu_capi::WRITE_SIZE),
+        format!("-DFWU_CAPI_SECTOR_SIZE={}", fwu_capi::SECTOR_SIZE),
+    ];
+    let lines = run_layout("build", &defines);
+    compare(
+        "this build",
+        &lines,
+        expected(fwu_capi::WRITE_SIZE, fwu_capi::SECTOR_SIZE),
+    );
+    assert_eq!(
+        fwu_capi::PSA_FWU_LOG2_WRITE_ALIGN,
+        fwu_capi::WRITE_SIZE.trailing_zeros()
+    );
+    // The spec's rule: PSA_FWU_MAX_WRITE_SIZE is a multiple of the write alignment.
+    assert!(fwu_capi::PSA_FWU_MAX_WRITE_SIZE.is_multiple_of(fwu_capi::WRITE_SIZE));
+}
+
+#[test]
+fn headers_spell_the_definitions_as_the_spec_does() {
+    let text = std::fs::read_to_string(root().join("include/psa/update.h")).unwrap();
+    let mut want: Vec<String> = Error::ALL
+        .iter()
+        .map(|e| format!("#define {} ((psa_status_t){})", e.name(), e.code()))
+        .collect();
+    want.extend([
+        "typedef int32_t psa_status_t;".to_string(),
+        "#define PSA_SUCCESS ((psa_status_t)0)".into(),
+        "#define PSA_SUCCESS_REBOOT ((psa_status_t)+1)".into(),
+        "#define PSA_SUCCESS_RESTART ((psa_status_t)+2)".into(),
+        "#define PSA_FWU_API_VERSION_MAJOR 1".into(),
+        "#define PSA_FWU_API_VERSION_MINOR 0".into(),
+        "#define PSA_FWU_FLAG_VOLATILE_STAGING 0x00000001u".into(),
+        "#define PSA_FWU_FLAG_ENCRYPTION 0x00000002u".into(),
+        "typedef uint8_t psa_fwu_component_t;".into(),
+    ]);
+    want.extend(
+        State::ALL
+            .iter()
+            .map(|s| format!("#define {} {}u", s.name(), *s as u8)),
+    );
+    let missing: Vec<&String> = want
+        .iter()
+        .filter(|w| !text.lines().any(|l| l.trim() == w.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not spelled as the spec does: {missing:#?}"
+    );
+}
+
+/// The Rust exports have the C signatures the header declares (the header's are pinned by
+/// `layout.c`).
+#[test]
+fn exported_functions_have_the_c_signatures() {
+    use core::ffi::c_void;
+    use fwu_capi::*;
+    let _: unsafe extern "C" fn(u8, *mut ComponentInfo) -> i32 = psa_fwu_query;
+    let _: unsafe extern "C" fn(u8, *const c_void, usize) -> i32 = psa_fwu_start;
+    let _: unsafe extern "C" fn(u8, usize, *const c_void, usize) -> i32 = psa_fwu_write;
+    let _: extern "C" fn(u8) -> i32 = psa_fwu_finish;
+    let _: extern "C" fn(u8) -> i32 = psa_fwu_cancel;
+    let _: extern "C" fn(u8) -> i32 = psa_fwu_clean;
+    let _: extern "C" fn() -> i32 = psa_fwu_install;
+    let _: extern "C" fn() -> i32 = psa_fwu_request_reboot;
+    let _: extern "C" fn(i32) -> i32 = psa_fwu_reject;
+    let _: extern "C" fn() -> i32 = psa_fwu_accept;
+    let _: unsafe extern "C" fn(*const FwuConfig) -> i32 = fwu_init;
+}
