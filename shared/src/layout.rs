@@ -3,8 +3,8 @@
 //! touching anything, so a misconfiguration is a clear error at start-up, never a corrupted slot.
 //!
 //! Rules (see `docs/on-flash-contract.md`): uniform erase sectors of 1 KiB to 128 KiB; write size
-//! 4 to 32 bytes; a primary slot of `sectors` sectors and a secondary slot of `sectors + 1`
-//! sectors per component; a state partition of at least two sectors; nothing overlaps and
+//! 4 to 32 bytes (a power of two); a primary slot of `sectors` sectors and a secondary slot of `sectors + 1`
+//! sectors per component; a state partition of two to 64 sectors; nothing overlaps and
 //! everything lies inside the device.
 
 use crate::component::ComponentId;
@@ -60,6 +60,8 @@ pub enum LayoutError {
     Misaligned,
     /// The state partition has fewer than two sectors.
     StateTooSmall,
+    /// The state partition has more than 64 sectors.
+    StateTooLarge,
     /// Something extends past the end of the device.
     OutOfDevice,
     /// Two regions overlap.
@@ -112,8 +114,10 @@ impl<'a> Layout<'a> {
         {
             return Err(LayoutError::SectorSize);
         }
+        // The write size must also divide the state pages' 32-byte marker slots.
         if !(MIN_WRITE_SIZE..=MAX_WRITE_SIZE).contains(&write_size)
             || !ss.is_multiple_of(write_size)
+            || !MAX_WRITE_SIZE.is_multiple_of(write_size)
         {
             return Err(LayoutError::WriteSize);
         }
@@ -132,6 +136,9 @@ impl<'a> Layout<'a> {
         }
         if self.state.end < self.state.start || self.state.end - self.state.start < 2 * ss {
             return Err(LayoutError::StateTooSmall);
+        }
+        if (self.state.end - self.state.start) / ss > crate::state::guard::MAX_PAGES {
+            return Err(LayoutError::StateTooLarge);
         }
         let regions = || {
             self.components
@@ -216,6 +223,15 @@ mod tests {
         );
         assert_eq!(l.validate(0x100000, S, 2), Err(LayoutError::WriteSize));
         assert_eq!(l.validate(0x100000, S, 64), Err(LayoutError::WriteSize));
+        assert_eq!(l.validate(0x100000, S, 12), Err(LayoutError::WriteSize));
+        assert_eq!(
+            Layout {
+                state: 0..65 * S,
+                ..l.clone()
+            }
+            .validate(0x1000000, S, 4),
+            Err(LayoutError::StateTooLarge)
+        );
         assert_eq!(l.validate(0x70000, S, 4), Err(LayoutError::OutOfDevice));
         assert_eq!(
             Layout {

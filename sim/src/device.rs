@@ -1,7 +1,12 @@
 //! A simulated device: flash, layout, keys, images, and the two halves of fwu running on it.
 
+use core::cell::{Ref, RefCell, RefMut};
 use embassy_futures::block_on;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embedded_storage::nor_flash::{
+    NorFlash as BlockingNorFlash, ReadNorFlash as BlockingReadNorFlash,
+};
+use embedded_storage_async::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use fwu_bootloader::{BootConfig, BootError, BootReport, Bootloader};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{KeyRing, PublicKey};
@@ -9,8 +14,9 @@ use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::StoredCounters;
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, ImageVersion, Success};
-use fwu_sim_flash::{Geometry, SimFlash};
+use fwu_sim_flash::{FlashError, Geometry, SimFlash};
 use fwu_updater::{Config, InitError, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
+use std::rc::Rc;
 
 /// The board's reset hook in the simulator: it records the request; the scenario then reboots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,20 +31,63 @@ impl ResetHook for RebootRecorder {
     }
 }
 
+/// A handle on a device's flash cells, as the application's flash driver: every operation
+/// borrows the cells only for its own duration, so the simulator can inspect them between calls.
+#[derive(Clone)]
+pub struct FlashHandle<const S: usize, const W: usize>(Rc<RefCell<SimFlash<S, W>>>);
+
+impl<const S: usize, const W: usize> ErrorType for FlashHandle<S, W> {
+    type Error = FlashError;
+}
+
+impl<const S: usize, const W: usize> ReadNorFlash for FlashHandle<S, W> {
+    const READ_SIZE: usize = 1;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        BlockingReadNorFlash::read(&mut *self.0.borrow_mut(), offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        BlockingReadNorFlash::capacity(&*self.0.borrow())
+    }
+}
+
+impl<const S: usize, const W: usize> NorFlash for FlashHandle<S, W> {
+    const WRITE_SIZE: usize = W;
+    const ERASE_SIZE: usize = S;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        BlockingNorFlash::erase(&mut *self.0.borrow_mut(), from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        BlockingNorFlash::write(&mut *self.0.borrow_mut(), offset, bytes)
+    }
+}
+
 /// The update service as the application sees it, over the device's flash.
-pub type Service<'d, const S: usize, const W: usize> =
-    Updater<'static, NoopRawMutex, &'d mut SimFlash<S, W>, RebootRecorder, StoredCounters>;
+pub type Service<const S: usize, const W: usize> =
+    Updater<'static, NoopRawMutex, FlashHandle<S, W>, RebootRecorder, StoredCounters>;
 
 /// The seed of the development signing key used by simulated devices.
 pub const DEV_KEY_SEED: [u8; 32] = [0x5e; 32];
 
-/// A simulated device with `S`-byte sectors and `W`-byte writes.
-#[derive(Clone)]
+/// A simulated device with `S`-byte sectors and `W`-byte writes. Cloning it copies the cells
+/// (a snapshot), not the handle.
 pub struct Device<const S: usize, const W: usize> {
-    /// The flash cells.
-    pub flash: SimFlash<S, W>,
+    cells: Rc<RefCell<SimFlash<S, W>>>,
     layout: Layout<'static>,
     keys: &'static [PublicKey],
+}
+
+impl<const S: usize, const W: usize> Clone for Device<S, W> {
+    fn clone(&self) -> Self {
+        Device {
+            cells: Rc::new(RefCell::new(self.cells.borrow().clone())),
+            layout: self.layout.clone(),
+            keys: self.keys,
+        }
+    }
 }
 
 impl<const S: usize, const W: usize> Device<S, W> {
@@ -50,10 +99,10 @@ impl<const S: usize, const W: usize> Device<S, W> {
             Box::leak(components.to_vec().into_boxed_slice());
         let keys: &'static [PublicKey] = Box::leak(Box::new([Self::signer().public_key()]));
         Device {
-            flash: SimFlash::new(Geometry {
+            cells: Rc::new(RefCell::new(SimFlash::new(Geometry {
                 sectors,
                 erased: 0xff,
-            }),
+            }))),
             layout: Layout {
                 sector_size: sector,
                 components,
@@ -81,6 +130,16 @@ impl<const S: usize, const W: usize> Device<S, W> {
             .unwrap_or_else(|| panic!("no component {c}"))
     }
 
+    /// The flash cells, for inspection.
+    pub fn flash(&self) -> Ref<'_, SimFlash<S, W>> {
+        self.cells.borrow()
+    }
+
+    /// The flash cells, for arming cuts, restoring power or factory programming.
+    pub fn flash_mut(&self) -> RefMut<'_, SimFlash<S, W>> {
+        self.cells.borrow_mut()
+    }
+
     /// A signed image of `total` bytes with the given version, security counter and
     /// dependencies; the payload is derived from `seed` so different images differ everywhere.
     pub fn image(
@@ -104,48 +163,48 @@ impl<const S: usize, const W: usize> Device<S, W> {
     }
 
     /// Factory-program `image` as component `c`'s active image.
-    pub fn factory(&mut self, c: ComponentId, image: &[u8]) {
+    pub fn factory(&self, c: ComponentId, image: &[u8]) {
         let p = self.slots(c).primary as usize;
-        self.flash.load(p, image);
+        self.flash_mut().load(p, image);
     }
 
     /// One boot: a freshly built bootloader over the cells.
-    pub fn boot(&mut self) -> Result<BootReport, BootError> {
+    pub fn boot(&self) -> Result<BootReport, BootError> {
         let mut bootloader = Bootloader::new(
             self.layout.clone(),
             KeyRing::new(self.keys),
             BootConfig::default(),
             StoredCounters,
         );
-        bootloader.boot(&mut self.flash)
+        bootloader.boot(&mut *self.flash_mut())
     }
 
     /// The update service, freshly built over the cells (as after the application starts).
-    pub fn service(&mut self) -> Result<Service<'_, S, W>, InitError> {
+    pub fn service(&self) -> Result<Service<S, W>, InitError> {
         let config = Config {
             layout: self.layout.clone(),
             keys: KeyRing::new(self.keys),
             build_number: BuildNumber::Ignore,
         };
         block_on(Updater::new(
-            &mut self.flash,
+            FlashHandle(self.cells.clone()),
             config,
             RebootRecorder::default(),
             StoredCounters,
         ))
     }
 
-    /// The image bytes at the start of `c`'s primary slot.
-    pub fn active(&self, c: ComponentId, len: usize) -> &[u8] {
+    /// Whether `c`'s primary slot starts with exactly `image`.
+    pub fn runs(&self, c: ComponentId, image: &[u8]) -> bool {
         let p = self.slots(c).primary as usize;
-        self.flash.contents().get(p..p + len).unwrap_or(&[])
+        self.flash().contents().get(p..p + image.len()) == Some(image)
     }
 }
 
 /// Download `image` into component `c` the way a client does: start, writes of
 /// `PSA_FWU_MAX_WRITE_SIZE`, finish. Stops at the first error.
 pub fn download<const S: usize, const W: usize>(
-    svc: &Service<'_, S, W>,
+    svc: &Service<S, W>,
     c: ComponentId,
     image: &[u8],
 ) -> FwuResult {
@@ -160,7 +219,7 @@ pub fn download<const S: usize, const W: usize>(
 
 /// `query` without the async ceremony.
 pub fn query<const S: usize, const W: usize>(
-    svc: &Service<'_, S, W>,
+    svc: &Service<S, W>,
     c: ComponentId,
 ) -> Result<ComponentInfo, Error> {
     block_on(svc.query(c))

@@ -8,6 +8,8 @@
 // cannot be built) panics with a message rather than threading errors through every step.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod campaign;
 pub mod device;
+pub mod scenario;
 
 pub use device::{Device, RebootRecorder, Service};

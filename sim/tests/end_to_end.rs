@@ -39,7 +39,7 @@ fn v(major: u8) -> ImageVersion {
 
 #[test]
 fn full_update_trial_accept_then_automatic_revert_then_reject() {
-    let mut dev = device();
+    let dev = device();
     let v1 = Dev::image(v(1), 40_000, 1, &[], 1);
     let v2 = Dev::image(v(2), 90_000, 2, &[], 2);
     let v3 = Dev::image(v(3), 70_000, 3, &[], 3);
@@ -66,7 +66,7 @@ fn full_update_trial_accept_then_automatic_revert_then_reject() {
     let r = dev.boot().unwrap();
     assert_eq!(r.action, BootAction::Installed(Members(1)));
     assert!(r.trial);
-    assert_eq!(dev.active(0, v2.len()), &v2[..]);
+    assert!(dev.runs(0, &v2));
 
     // The new firmware runs on trial, self-tests and accepts.
     {
@@ -79,7 +79,7 @@ fn full_update_trial_accept_then_automatic_revert_then_reject() {
         assert_eq!(query(&svc, 0).unwrap().state, State::Ready as u8);
     }
     assert_eq!(dev.boot().unwrap().action, BootAction::None);
-    assert_eq!(dev.active(0, v2.len()), &v2[..]);
+    assert!(dev.runs(0, &v2));
 
     // v3 is installed but never accepted: the second boot rolls back automatically.
     {
@@ -91,17 +91,14 @@ fn full_update_trial_accept_then_automatic_revert_then_reject() {
         dev.boot().unwrap().action,
         BootAction::Installed(Members(1))
     );
-    assert_eq!(
-        dev.service().unwrap().release().0.contents().len(),
-        0x80000,
-        "the trial app ran"
-    );
+    // The trial application starts (and builds its service), then the device resets.
+    drop(dev.service().unwrap());
     let r = dev.boot().unwrap();
     assert_eq!(
         r.action,
         BootAction::Reverted(Members(1), ERROR_TRIAL_NOT_ACCEPTED)
     );
-    assert_eq!(dev.active(0, v2.len()), &v2[..]);
+    assert!(dev.runs(0, &v2));
     {
         let svc = dev.service().unwrap();
         let info = query(&svc, 0).unwrap();
@@ -138,12 +135,12 @@ fn full_update_trial_accept_then_automatic_revert_then_reject() {
         );
         assert_eq!(call(svc.clean(0)), DONE);
     }
-    assert_eq!(dev.active(0, v2.len()), &v2[..]);
+    assert!(dev.runs(0, &v2));
 }
 
 #[test]
 fn two_components_with_a_mutual_dependency_update_and_revert_together() {
-    let mut dev = device();
+    let dev = device();
     let app1 = Dev::image(v(1), 30_000, 1, &[], 1);
     let radio1 = Dev::image(v(1), 8_000, 1, &[], 2);
     dev.factory(0, &app1);
@@ -181,8 +178,8 @@ fn two_components_with_a_mutual_dependency_update_and_revert_together() {
         dev.boot().unwrap().action,
         BootAction::Installed(Members(0b11))
     );
-    assert_eq!(dev.active(0, app2.len()), &app2[..]);
-    assert_eq!(dev.active(1, radio2.len()), &radio2[..]);
+    assert!(dev.runs(0, &app2));
+    assert!(dev.runs(1, &radio2));
     {
         let svc = dev.service().unwrap();
         assert_eq!(query(&svc, 1).unwrap().state, State::Trial as u8);
@@ -192,8 +189,8 @@ fn two_components_with_a_mutual_dependency_update_and_revert_together() {
         dev.boot().unwrap().action,
         BootAction::Reverted(Members(0b11), -9)
     );
-    assert_eq!(dev.active(0, app1.len()), &app1[..]);
-    assert_eq!(dev.active(1, radio1.len()), &radio1[..]);
+    assert!(dev.runs(0, &app1));
+    assert!(dev.runs(1, &radio1));
     let svc = dev.service().unwrap();
     for c in [0, 1] {
         let info = query(&svc, c).unwrap();
@@ -210,7 +207,7 @@ fn two_components_with_a_mutual_dependency_update_and_revert_together() {
 
 #[test]
 fn a_downgrade_and_a_bad_signature_are_refused_before_any_reboot() {
-    let mut dev = device();
+    let dev = device();
     dev.factory(0, &Dev::image(v(2), 30_000, 2, &[], 1));
     dev.factory(1, &Dev::image(v(1), 5_000, 1, &[], 2));
     let svc = dev.service().unwrap();

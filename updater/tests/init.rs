@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use fwu_shared::layout::{ComponentSlots, Layout, LayoutError};
+use fwu_shared::state::guard::Guarded;
 use fwu_shared::state::{Members, Phase, StoreError, StoredCounters, TxnRecord};
 use fwu_shared::{ImageVersion, State, Success};
 use fwu_updater::{Config, InitError, Updater};
@@ -125,8 +126,12 @@ fn a_finished_transaction_is_settled_at_start_up() {
 
 fn corrupt_the_transaction_record(h: &Harness) {
     let mut flash = h.flash.clone();
+    // Through the erase guard, exactly as the state store sees the partition.
+    let pages = (STATE.end - STATE.start) / 4096;
+    let guarded = Guarded::new(&mut flash, STATE.start, pages);
+    let range = 0..pages * Guarded::<TestFlash>::page_size();
     let mut map: MapStorage<u8, _, _> =
-        MapStorage::new(&mut flash, MapConfig::new(STATE), Cache::new_uncached());
+        MapStorage::new(guarded, MapConfig::new(range), Cache::new_uncached());
     let mut buf = [0u8; 64];
     // A well-formed map item whose value is not a record frame.
     let junk: &[u8] = &[0xc2, 1, 2, 3];

@@ -1,6 +1,7 @@
 //! The persisted state shared by the bootloader and the update service: record types, the
 //! transaction model and the store over the state partition (`docs/on-flash-contract.md`).
 
+pub mod guard;
 pub mod records;
 pub mod store;
 

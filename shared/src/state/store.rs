@@ -5,6 +5,7 @@
 //! counters 0). A record that exists but does not decode is [`StoreError::Corrupt`]: the
 //! callers decide the safe behaviour (see `docs/on-flash-contract.md`).
 
+use super::guard::{Guarded, MAX_PAGES};
 use super::records::{
     ComponentRecord, CounterRecord, Phase, SwapProgress, TxnRecord, MAX_COMPONENTS,
 };
@@ -60,7 +61,7 @@ impl From<RecordError> for StoreError {
     }
 }
 
-type Map<'f, F> = MapStorage<u8, &'f mut F, Cache<Uncached, Uncached, Uncached, u8>>;
+type Map<'f, F> = MapStorage<u8, Guarded<'f, F>, Cache<Uncached, Uncached, Uncached, u8>>;
 
 /// Typed access to the records in the state partition.
 pub struct StateStore<'f, F: NorFlash> {
@@ -69,19 +70,34 @@ pub struct StateStore<'f, F: NorFlash> {
 }
 
 impl<'f, F: NorFlash> StateStore<'f, F> {
-    /// Open the state partition at `range` of `flash` (absolute addresses, page aligned, at
-    /// least two erase pages). Interrupted writes are repaired on first access.
+    /// Open the state partition at `range` of `flash` (absolute addresses, sector aligned, at
+    /// least two and at most 64 sectors). Interrupted erases are completed by the erase guard on
+    /// first access to each page, interrupted writes are repaired by the map.
     pub fn new(flash: &'f mut F, range: Range<u32>) -> Result<Self, StoreError> {
-        let config = MapConfig::try_new(range).map_err(|_| StoreError::Config)?;
+        let sector = u32::try_from(F::ERASE_SIZE).map_err(|_| StoreError::Config)?;
+        let len = range
+            .end
+            .checked_sub(range.start)
+            .ok_or(StoreError::Config)?;
+        if sector == 0 || !range.start.is_multiple_of(sector) || len % sector != 0 {
+            return Err(StoreError::Config);
+        }
+        let pages = len / sector;
+        if !(2..=MAX_PAGES).contains(&pages) || F::ERASE_SIZE <= super::guard::HEADER {
+            return Err(StoreError::Config);
+        }
+        let guarded = Guarded::new(flash, range.start, pages);
+        let virtual_range = 0..pages * Guarded::<F>::page_size();
+        let config = MapConfig::try_new(virtual_range).map_err(|_| StoreError::Config)?;
         Ok(StateStore {
-            map: MapStorage::new(flash, config, Cache::new_uncached()),
+            map: MapStorage::new(guarded, config, Cache::new_uncached()),
             buf: [0; ITEM_BUF],
         })
     }
 
     /// The underlying flash, for slot operations while the store is open.
     pub fn flash(&mut self) -> &mut F {
-        self.map.flash()
+        self.map.flash().inner()
     }
 
     async fn get<R: Record>(&mut self, key: u8) -> Result<Option<R>, StoreError> {

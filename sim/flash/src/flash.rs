@@ -111,6 +111,19 @@ impl Stats {
     }
 }
 
+/// One traced write or erase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TracedOp {
+    /// Operation index.
+    pub index: u64,
+    /// Write or erase.
+    pub kind: OpKind,
+    /// Start address.
+    pub offset: u32,
+    /// Bytes written or erased.
+    pub len: usize,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct ArmedCut {
     at: u64,
@@ -131,6 +144,7 @@ pub struct SimFlash<const SECTOR: usize, const WRITE: usize> {
     cut: Option<ArmedCut>,
     powered: bool,
     rng: Rng,
+    trace: Option<Vec<TracedOp>>,
 }
 
 impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
@@ -149,6 +163,7 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
             cut: None,
             powered: true,
             rng: Rng::new(0),
+            trace: None,
         }
     }
 
@@ -183,6 +198,28 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
             sector_erases: vec![0; self.geometry.sectors],
             ..Stats::default()
         };
+    }
+
+    /// Start (or stop) recording every write and erase, for diagnosing a failing experiment.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// The operations recorded since tracing was switched on.
+    pub fn traced(&self) -> &[TracedOp] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn record(&mut self, kind: OpKind, offset: u32, len: usize) {
+        let index = self.op_index;
+        if let Some(t) = self.trace.as_mut() {
+            t.push(TracedOp {
+                index,
+                kind,
+                offset,
+                len,
+            });
+        }
     }
 
     /// Index the next write or erase will have.
@@ -271,6 +308,7 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
         {
             return Err(FlashError::NotErased);
         }
+        self.record(OpKind::Write, offset, bytes.len());
         let cut = self.take_cut();
         self.stats.writes += 1;
         let start = range.start;
@@ -318,6 +356,7 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
         let ss = SECTOR;
         let start = sector * ss;
         let erased = self.geometry.erased;
+        self.record(OpKind::Erase, u32::try_from(start).unwrap_or(u32::MAX), ss);
         let cut = self.take_cut();
         self.stats.erases += 1;
         if let Some(c) = self.stats.sector_erases.get_mut(sector) {

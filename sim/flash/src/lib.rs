@@ -6,4 +6,4 @@
 pub mod flash;
 pub mod rng;
 
-pub use flash::{CutModel, FlashError, Geometry, OpKind, SimFlash, Stats};
+pub use flash::{CutModel, FlashError, Geometry, OpKind, SimFlash, Stats, TracedOp};
