@@ -55,13 +55,23 @@ fuzz-smoke: (fuzz-image "30")
 demo:
     ./scripts/demo-foundation.sh
 
-# Measurements for BENCHMARKS.md (for now: verifier code size, scripts/size-verifier.sh)
+# Power-cut campaigns in the host simulator, bounded for CI (summary table; exit 1 on any failure)
+sim:
+    cargo run --release -q -p fwu-sim
+
+# Power-cut campaigns, everything: every op x every cut model, exhaustive double cuts, long random chains
+sim-full:
+    cargo run --release -q -p fwu-sim -- --full
+
+# Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead
 bench:
     @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
     ./scripts/size-verifier.sh
+    cargo run --release -q -p fwu-bootloader --example wear
+    cargo run --release -q -p fwu-updater --example overhead
 
-# Everything CI runs: lint, build, test, interop, fuzz-smoke
-ci: lint build test interop fuzz-smoke
+# Everything CI runs: lint, build, test, interop, fuzz-smoke, sim
+ci: lint build test interop fuzz-smoke sim
 
 # Delete the Python venv (.venv/, imgtool); scripts/setup.sh recreates it
 clean-venv:
