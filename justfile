@@ -4,7 +4,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # no_std crates that are built and linted for every embedded target: add a package here.
-embedded := "fwu-shared fwu-bootloader fwu-updater"
+embedded := "fwu-shared fwu-bootloader fwu-updater fwu-capi"
 targets := "thumbv7em-none-eabihf thumbv8m.main-none-eabihf"
 embedded_flags := "-p " + replace(embedded, " ", " -p ")
 
@@ -70,8 +70,12 @@ bench:
     cargo run --release -q -p fwu-bootloader --example wear
     cargo run --release -q -p fwu-updater --example overhead
 
-# Everything CI runs: lint, build, test, interop, fuzz-smoke, sim
-ci: lint build test interop fuzz-smoke sim
+# C ABI: static libraries (host simulation, thumbv7em, thumbv8m), header drift test, C test programs
+capi:
+    ./scripts/capi-test.sh
+
+# Everything CI runs: lint, build, test, interop, fuzz-smoke, sim, capi
+ci: lint build test interop fuzz-smoke sim capi
 
 # Delete the Python venv (.venv/, imgtool); scripts/setup.sh recreates it
 clean-venv:
