@@ -181,18 +181,21 @@ pub struct Cut {
     pub seed: u64,
 }
 
-/// Run one cut experiment against a clean trace; `Err` describes an invariant violation.
-pub fn run_cut<const S: usize, const W: usize>(
+/// Replay the power session holding `op` with a cut there; returns the powered-on device and
+/// the index of the interrupted step.
+fn cut_device<const S: usize, const W: usize>(
     sc: &Scenario,
     trace: &Trace<S, W>,
-    cut: &Cut,
-) -> Result<(), String> {
+    op: u64,
+    model: CutModel,
+    seed: u64,
+) -> Result<(Device<S, W>, usize), String> {
     let i = trace
-        .step_of(cut.op)
-        .ok_or_else(|| format!("op {} outside the scenario", cut.op))?;
+        .step_of(op)
+        .ok_or_else(|| format!("op {op} outside the scenario"))?;
     let session = trace.records[i].session;
     let dev = trace.snapshots[session].clone().ok_or("no snapshot")?;
-    dev.flash_mut().arm_cut(cut.op, cut.model, cut.seed);
+    dev.flash_mut().arm_cut(op, model, seed);
     let mut svc: Option<Service<S, W>> = None;
     for step in &trace.steps[session..=i] {
         if *step == Step::Reboot {
@@ -214,11 +217,40 @@ pub fn run_cut<const S: usize, const W: usize>(
     drop(svc);
     if !dev.flash().is_cut() {
         return Err(format!(
-            "the cut at op {} never fired (nondeterministic replay)",
-            cut.op
+            "the cut at op {op} never fired (nondeterministic replay)"
         ));
     }
     dev.flash_mut().power_on();
+    Ok((dev, i))
+}
+
+/// Check a recovered device against the observations around interrupted step `i`.
+fn check_recovery<const S: usize, const W: usize>(
+    sc: &Scenario,
+    trace: &Trace<S, W>,
+    dev: &Device<S, W>,
+    i: usize,
+) -> Result<(), String> {
+    let after = observe(dev, sc).map_err(|e| format!("recovery: {e}"))?;
+    let before_step = &trace.observations[i];
+    let after_step = &trace.observations[i + 1];
+    if after == *before_step || after == *after_step {
+        Ok(())
+    } else {
+        Err(format!(
+            "step {i} {:?}: recovered to a state that is neither before nor after it\n  got    {after:?}\n  before {before_step:?}\n  after  {after_step:?}",
+            trace.steps[i]
+        ))
+    }
+}
+
+/// Run one cut experiment against a clean trace; `Err` describes an invariant violation.
+pub fn run_cut<const S: usize, const W: usize>(
+    sc: &Scenario,
+    trace: &Trace<S, W>,
+    cut: &Cut,
+) -> Result<(), String> {
+    let (dev, i) = cut_device(sc, trace, cut.op, cut.model, cut.seed)?;
     for (n, &offset) in cut.nested.iter().enumerate() {
         let at = dev.flash().op_index() + offset;
         dev.flash_mut().arm_cut(
@@ -236,18 +268,40 @@ pub fn run_cut<const S: usize, const W: usize>(
             break;
         }
     }
-    let after = observe(&dev, sc).map_err(|e| format!("recovery: {e}"))?;
-    let before_step = &trace.observations[i];
-    let after_step = &trace.observations[i + 1];
-    if after == *before_step || after == *after_step {
-        Ok(())
-    } else {
-        Err(format!(
-            "step {i} {:?}: recovered to a state that is neither before nor after it\n  got    {after:?}\n  before {before_step:?}\n  after  {after_step:?}",
-            trace.steps[i]
-        ))
-    }
+    check_recovery(sc, trace, &dev, i)
 }
+
+/// The first cut at `op`, then a second cut at *every* operation of the recovery that follows
+/// (each from the same post-cut snapshot). Returns the number of double-cut experiments.
+pub fn run_double<const S: usize, const W: usize>(
+    sc: &Scenario,
+    trace: &Trace<S, W>,
+    op: u64,
+    model: CutModel,
+    seed: u64,
+) -> Result<u64, String> {
+    let (dev, i) = cut_device(sc, trace, op, model, seed)?;
+    let start = dev.flash().op_index();
+    let probe = dev.clone();
+    observe(&probe, sc).map_err(|e| format!("recovery: {e}"))?;
+    let recovery_ops = probe.flash().op_index() - start;
+    for j in 0..recovery_ops {
+        let d = dev.clone();
+        d.flash_mut()
+            .arm_cut(start + j, model, seed ^ j.wrapping_mul(0x9e37_79b9));
+        let _ = observe(&d, sc);
+        if !d.flash().is_cut() {
+            return Err(format!("second cut at recovery op {j} never fired"));
+        }
+        d.flash_mut().power_on();
+        check_recovery(sc, trace, &d, i)
+            .map_err(|e| format!("second cut at recovery op {j}: {e}"))?;
+    }
+    Ok(recovery_ops)
+}
+
+/// `Cut::nested` value that asks for a second cut at every operation of the recovery.
+pub const DOUBLE: u64 = u64::MAX;
 
 /// Result of one campaign row.
 #[derive(Clone, Debug, Default)]
@@ -289,8 +343,14 @@ pub fn run_cuts<const S: usize, const W: usize>(
                     let Some((label, cut)) = cuts.get(k) else {
                         break;
                     };
+                    let mut count = 1;
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_cut(sc, &trace, cut)
+                        if cut.nested == [DOUBLE] {
+                            run_double(sc, &trace, cut.op, cut.model, cut.seed)
+                                .map(|n| count = n.max(1))
+                        } else {
+                            run_cut(sc, &trace, cut)
+                        }
                     }));
                     let failure = match outcome {
                         Ok(Ok(())) => None,
@@ -305,7 +365,7 @@ pub fn run_cuts<const S: usize, const W: usize>(
                     };
                     if let Ok(mut r) = results.lock() {
                         if let Some(row) = r.get_mut(*label) {
-                            row.tried += 1;
+                            row.tried += count;
                             if let Some(e) = failure {
                                 row.failures.push(format!(
                                     "{} / {}: cut {:?} at op {} nested {:?} seed {}: {e}",

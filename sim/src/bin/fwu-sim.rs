@@ -12,7 +12,7 @@
 //! Exit status 1 if any experiment fails; each failure line reproduces it (shape, scenario,
 //! model, operation index, nested offsets and seed).
 
-use fwu_sim::campaign::{clean_run, run_cuts, Cut, RowResult};
+use fwu_sim::campaign::{clean_run, run_cuts, Cut, RowResult, DOUBLE};
 use fwu_sim::scenario::{self, Scenario, Shape};
 use fwu_sim_flash::rng::Rng;
 use fwu_sim_flash::CutModel;
@@ -134,27 +134,25 @@ fn run_scenario<const S: usize, const W: usize>(
             )
         }));
     }
-    // Exhaustive double cuts over the swaps of the small-sector shape: every swap operation,
-    // then every operation of the recovery that follows.
+    // Exhaustive double cuts over the swaps of the small-sector shape: every operation of every
+    // reboot (where the swaps run), then every operation of the recovery that follows it.
     if o.full && shape.name.starts_with("1KiB") {
         for model in [CutModel::Skip, CutModel::TornBits] {
             let label = labels.len();
             labels.push(format!(
-                "{model:?}, double (every swap op x every recovery op)"
+                "{model:?}, double: every swap op x every recovery op"
             ));
             for range in trace.reboot_ops() {
                 for op in range {
-                    for nested in 0..(total - op).min(400) {
-                        cuts.push((
-                            label,
-                            Cut {
-                                op,
-                                model,
-                                nested: vec![nested],
-                                seed: op ^ nested,
-                            },
-                        ));
-                    }
+                    cuts.push((
+                        label,
+                        Cut {
+                            op,
+                            model,
+                            nested: vec![DOUBLE],
+                            seed: op,
+                        },
+                    ));
                 }
             }
         }
