@@ -21,12 +21,36 @@ build:
 test:
     cargo test --workspace
 
-# rustfmt check and clippy with -D warnings: host workspace, embedded crates on both targets, fuzz crate
+# rustfmt check and clippy with -D warnings: host workspace, embedded crates on both targets, fuzz crate, firmware
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     for t in {{ targets }}; do cargo clippy {{ embedded_flags }} --target "$t" -- -D warnings; done
     cd shared/fuzz && cargo +nightly fmt --check && cargo +nightly clippy -- -D warnings
+    just lint-firmware
+
+# rustfmt check and clippy with -D warnings for the firmware workspace (boards/), package by package
+lint-firmware:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd boards
+    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe; do cargo fmt -p "$p" -- --check; done
+    cargo clippy -p fwu-board-qemu --features bootloader,testapp,time-driver --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-mps2-an386 --features embassy --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-mps2-an505 --features embassy --target thumbv8m.main-none-eabihf -- -D warnings
+    for t in {{ targets }}; do cargo clippy -p fwu-verify-probe --target "$t" -- -D warnings; done
+
+# QEMU: the real bootloader and test application on both MPS2 machines (boot, install, trial, rollbacks, watchdog)
+qemu-smoke:
+    ./scripts/qemu-smoke.sh an386
+    ./scripts/qemu-smoke.sh an505
+
+# QEMU: deterministic power cuts at every flash operation of an install and a revert on the real binaries
+qemu-faults-sweep BOARD="an386":
+    ./scripts/qemu-faults-smoke.sh {{ BOARD }}
+
+# QEMU stage of CI: smoke on both machines, the deterministic cut sweep on mps2-an386
+qemu: qemu-smoke (qemu-faults-sweep "an386")
 
 # Interoperability tests against MCUboot's imgtool 2.5.0 in .venv (see scripts/setup.sh)
 interop:
@@ -63,19 +87,21 @@ sim:
 sim-full:
     cargo run --release -q -p fwu-sim -- --full
 
-# Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead
+# Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead, QEMU boot time
 bench:
     @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
     ./scripts/size-verifier.sh
     cargo run --release -q -p fwu-bootloader --example wear
     cargo run --release -q -p fwu-updater --example overhead
+    ./scripts/qemu-boot-time.sh an386
+    ./scripts/qemu-boot-time.sh an505
 
 # C ABI: static libraries (host simulation, thumbv7em, thumbv8m), header drift test, C test programs
 capi:
     ./scripts/capi-test.sh
 
-# Everything CI runs: lint, build, test, interop, fuzz-smoke, sim, capi
-ci: lint build test interop fuzz-smoke sim capi
+# Everything CI runs: lint, build, test, interop, fuzz-smoke, sim, capi, qemu
+ci: lint build test interop fuzz-smoke sim capi qemu
 
 # Delete the Python venv (.venv/, imgtool); scripts/setup.sh recreates it
 clean-venv:

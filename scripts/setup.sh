@@ -153,5 +153,5 @@ ensure_nightly
 ensure_cargo_tool just just
 ensure_cargo_tool cargo-fuzz cargo-fuzz
 ensure_imgtool
-# ensure_qemu   # enable with the QEMU demo
+ensure_qemu
 step "done"
