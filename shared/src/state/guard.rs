@@ -57,6 +57,14 @@ impl<E: NorFlashError> NorFlashError for GuardError<E> {
     }
 }
 
+/// One page-sized piece of a guarded access.
+struct Segment {
+    page: u32,
+    off: u32,
+    phys: u32,
+    range: core::ops::Range<usize>,
+}
+
 /// The state partition as the map sees it: pages of `ERASE_SIZE - HEADER` bytes at virtual
 /// addresses `0..pages * (ERASE_SIZE - HEADER)`.
 pub struct Guarded<'f, F: NorFlash> {
@@ -89,6 +97,29 @@ impl<'f, F: NorFlash> Guarded<'f, F> {
 
     fn physical(&self, page: u32) -> u32 {
         self.base + page * F::ERASE_SIZE as u32
+    }
+
+    /// The next piece of an access of `len` bytes at virtual `offset` after `done` bytes: the
+    /// page, the offset in it, the physical address and the length that stays in that page.
+    /// Accesses are served page by page, as a plain flash would: the map may cross a page end.
+    fn segment(
+        &self,
+        offset: u32,
+        len: usize,
+        done: usize,
+    ) -> Result<Segment, GuardError<F::Error>> {
+        let at = offset
+            .checked_add(done as u32)
+            .ok_or(GuardError::OutOfBounds)?;
+        let (page, off) = self.locate(at, 1)?;
+        let n = (len - done).min((Self::page_size() - off) as usize);
+        let phys = self.physical(page) + HEADER as u32 + off;
+        Ok(Segment {
+            page,
+            off,
+            phys,
+            range: done..done + n,
+        })
     }
 
     /// Split a virtual address into (page, offset within the virtual page).
@@ -226,25 +257,17 @@ impl<F: NorFlash> ReadNorFlash for Guarded<'_, F> {
     const READ_SIZE: usize = F::READ_SIZE;
 
     async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        // Served page by page, like a plain flash would: the map may read across a page end.
-        let mut done = 0usize;
+        let mut done = 0;
         while done < bytes.len() {
-            let at = offset
-                .checked_add(done as u32)
-                .ok_or(GuardError::OutOfBounds)?;
-            let (page, off) = self.locate(at, 1)?;
-            let n = (bytes.len() - done).min((Self::page_size() - off) as usize);
-            self.ensure(page).await?;
-            let phys = self.physical(page) + HEADER as u32 + off;
-            let chunk = bytes
-                .get_mut(done..done + n)
-                .ok_or(GuardError::OutOfBounds)?;
+            let seg = self.segment(offset, bytes.len(), done)?;
+            self.ensure(seg.page).await?;
+            done = seg.range.end;
+            let chunk = bytes.get_mut(seg.range).ok_or(GuardError::OutOfBounds)?;
             self.inner
-                .read(phys, chunk)
+                .read(seg.phys, chunk)
                 .await
                 .map_err(GuardError::Flash)?;
-            self.normalise_markers(page, off, chunk).await?;
-            done += n;
+            self.normalise_markers(seg.page, seg.off, chunk).await?;
         }
         Ok(())
     }
@@ -270,32 +293,29 @@ impl<F: NorFlash> NorFlash for Guarded<'_, F> {
     }
 
     async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
-        let mut done = 0usize;
+        let mut done = 0;
         while done < bytes.len() {
-            let at = offset
-                .checked_add(done as u32)
-                .ok_or(GuardError::OutOfBounds)?;
-            let (page, off) = self.locate(at, 1)?;
-            let n = (bytes.len() - done).min((Self::page_size() - off) as usize);
-            self.ensure(page).await?;
-            let phys = self.physical(page) + HEADER as u32 + off;
-            let chunk = bytes.get(done..done + n).ok_or(GuardError::OutOfBounds)?;
-            if n as u32 == Self::word() && Self::marker_at(off) {
+            let seg = self.segment(offset, bytes.len(), done)?;
+            self.ensure(seg.page).await?;
+            done = seg.range.end;
+            let chunk = bytes.get(seg.range).ok_or(GuardError::OutOfBounds)?;
+            if chunk.len() as u32 == Self::word() && Self::marker_at(seg.off) {
                 // Marking a page: a marker word already partly programmed by a torn write is
                 // complete as far as the map can tell; programming it twice is not allowed.
                 let mut w = [0u8; 32];
-                let w = w.get_mut(..n).ok_or(GuardError::OutOfBounds)?;
-                self.inner.read(phys, w).await.map_err(GuardError::Flash)?;
+                let w = w.get_mut(..chunk.len()).ok_or(GuardError::OutOfBounds)?;
+                self.inner
+                    .read(seg.phys, w)
+                    .await
+                    .map_err(GuardError::Flash)?;
                 if w.iter().any(|&b| b != 0xff) {
-                    done += n;
                     continue;
                 }
             }
             self.inner
-                .write(phys, chunk)
+                .write(seg.phys, chunk)
                 .await
                 .map_err(GuardError::Flash)?;
-            done += n;
         }
         Ok(())
     }
