@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("selftest", BOOT_ROM),
         ("timecheck", BOOT_ROM),
         ("testapp", APP),
+        ("app", APP),
     ] {
         let dir = out.join(bin);
         fs::create_dir_all(&dir)?;

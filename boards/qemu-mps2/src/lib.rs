@@ -11,12 +11,16 @@
 //! * [`jump`]: hand-over to an application image;
 //! * `bootloader` and `testapp` features: the flows of the bootloader binary and of the
 //!   bare-metal test application, shared by both boards;
-//! * `time-driver` feature: a SysTick embassy-time driver.
+//! * `time-driver` feature: a SysTick embassy-time driver;
+//! * `app` feature: the embassy demo application's flow (update service, self-test, host
+//!   protocol on UART0).
 //!
 //! See `boards/README.md` for the QEMU command lines, the control block and the exit codes.
 #![no_std]
 #![deny(clippy::indexing_slicing, clippy::expect_used)]
 
+#[cfg(feature = "app")]
+pub mod app;
 #[cfg(feature = "bootloader")]
 pub mod boot;
 pub mod console;
