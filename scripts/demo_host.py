@@ -3,7 +3,8 @@
 boards, protocol in boards/qemu-mps2/src/app.rs) over UART0 (`-serial stdio`, pipes).
 
   demo_host.py story WORK BOARD     the demo story on WORK/demo.flash with WORK/*.signed
-  demo_host.py kill N WORK BOARD [SEED]   N random SIGKILLs during v1 -> v2 updates
+  demo_host.py kill N WORK BOARD [SEED]   N random SIGKILLs during v1 -> v2 updates (the
+                                    image goes in over semihosting: LOAD), from WORK/kill-base.flash
 
 Python 3 standard library only. Exit status 0 when every step happened as described.
 """
@@ -38,7 +39,7 @@ class Device:
         self.history = []
         self.quiet = 0
         cmd = [
-            "qemu-system-arm", "-machine", f"{MACHINES[board]},memory-backend=fl",
+            "qemu-system-arm", *os.environ.get("QEMU_EXTRA", "").split(), "-machine", f"{MACHINES[board]},memory-backend=fl",
             "-object", f"memory-backend-file,id=fl,mem-path={flash},size=16M,share=on",
             "-display", "none", "-monitor", "none", "-serial", "stdio",
             "-semihosting-config", "enable=on,target=native",
@@ -137,6 +138,15 @@ class Device:
                 break
             else:
                 raise Deviation("update aborted by the device")
+        self.expect(r"^fwu-app: ready$", timeout)
+
+    def load(self, comp, path, finish, timeout=60.0):
+        """LOAD: the device reads the image from `path` through semihosting."""
+        self.send(f"LOAD {comp} {os.path.abspath(path)}")
+        self.expect(rf"^fwu-app: start c={comp} size=\d+ -> PSA_SUCCESS$", timeout)
+        m = self.expect(r"^fwu-app: (finish c=\d+ -> (\S+)|update aborted|load error)", timeout)
+        if m.group(2) != finish:
+            raise Deviation(f"load: {m.group(1)}, expected finish -> {finish}")
         self.expect(r"^fwu-app: ready$", timeout)
 
     def kill(self):
@@ -304,10 +314,11 @@ def story(work, board):
 STATES = ("READY", "WRITING", "CANDIDATE", "STAGED", "FAILED", "TRIAL", "REJECTED", "UPDATED")
 
 
-def drive_update(dev, image, acks):
+def drive_update(dev, image, acks, ready=True):
     """The v1 -> v2 update the kill interrupts; `acks` records each acknowledged step."""
-    dev.expect(r"^fwu-app: ready$")
-    dev.update(0, image, "PSA_SUCCESS")
+    if ready:
+        dev.expect(r"^fwu-app: ready$")
+    dev.load(0, image, "PSA_SUCCESS")
     acks.append("finish")
     dev.command("INSTALL", r"install -> PSA_SUCCESS_REBOOT$")
     acks.append("install")
@@ -341,11 +352,10 @@ def check_after(dev, acks):
                 and st.group(2) != "-4097":
             raise Deviation(f"v1 FAILED error={st.group(2)} after {last} without a revert")
     elif ver == "2.0.0":
-        allowed = {None: {"TRIAL"}, "finish": {"TRIAL"}, "install": {"TRIAL"},
+        # v2 runs only once the install record is durable; UPDATED without an acknowledged
+        # accept: the device accepted just before the kill.
+        allowed = {None: {"TRIAL"}, "finish": {"TRIAL"}, "install": {"TRIAL", "UPDATED"},
                    "accept": {"UPDATED", "READY"}, "clean": {"READY"}}.get(last, set())
-        if last in (None, "finish") and rep.group(1) not in ("Installed", "Recovered"):
-            # v2 can only run before install was acked if the install record was written.
-            pass
     else:
         raise Deviation(f"unexpected version {ver}")
     if state not in allowed:
@@ -354,6 +364,18 @@ def check_after(dev, acks):
         dev.expect(r"^fwu-app: accept -> PSA_SUCCESS$")
     dev.expect(r"^fwu-app: ready$")
     return ver, state
+
+
+def finish_update(dev, ver, state, image):
+    """After the checks: the device is still updatable; bring it to v2 READY."""
+    if state in ("WRITING", "CANDIDATE"):
+        dev.command("CANCEL 0", r"cancel c=0 -> PSA_SUCCESS$")
+        state = "FAILED"
+    if state in ("FAILED", "UPDATED", "TRIAL"):
+        dev.command("CLEAN 0", r"clean c=0 -> PSA_SUCCESS$")
+    if ver == "1.0.0":
+        drive_update(dev, image, [], ready=False)
+    dev.command("QUERY", r"query c=0 state=READY error=0 active=2\.0\.0")
 
 
 def kill_runs(n, work, board, seed):
@@ -399,6 +421,7 @@ def kill_runs(n, work, board, seed):
             dev2 = Device(work, board, flash, echo=False, log=log)
             try:
                 ver, state = check_after(dev2, seen)
+                finish_update(dev2, ver, state, image)
                 passed += 1
                 key = f"{seen[-1] if seen else 'none'}->{ver}:{state}"
                 outcomes[key] = outcomes.get(key, 0) + 1
@@ -419,7 +442,42 @@ def kill_runs(n, work, board, seed):
     return 0 if failed == 0 else 1
 
 
+def bench(work, board, label):
+    """Under QEMU_EXTRA="-icount shift=0": boot v1, LOAD v2-hang (timed by the device),
+    install, reboot (install boot), watchdog (revert boot). Prints instruction counts."""
+    dev = Device(work, board, os.path.join(work, "bench.flash"), echo=False)
+    ns = lambda: int(dev.expect(r"^fwu-boot: jump .*boot_ns=(\d+)", 120).group(1))  # noqa: E731
+    try:
+        plain = ns()
+        dev.expect(r"^fwu-app: ready$")
+        dev.load(0, os.path.join(work, "v2-hang.signed"), "PSA_SUCCESS", timeout=300)
+    except Deviation as e:
+        dev.kill()
+        print(f"bench[{board}]: FAIL {e}")
+        return 1
+    m = [ln for ln in dev.history if ln.startswith("fwu-app: load ")]
+    size, ms = (int(x) for x in re.search(r"bytes=(\d+) ms=(\d+)", m[-1]).groups())
+    try:
+        dev.command("INSTALL", r"install -> PSA_SUCCESS_REBOOT$")
+        dev.send("REBOOT")
+        dev.expect(r"^fwu-boot: report action=Installed", 120)
+        install = ns()
+        dev.expect(r"^fwu-boot: report action=Reverted", 600)
+        revert = ns()
+    except Deviation as e:
+        dev.kill()
+        print(f"bench[{board}]: FAIL {e}")
+        return 1
+    dev.kill()
+    print(f"bench[{board}] {label}: image {size} bytes; update start..finish {ms} ms virtual "
+          f"= {ms * 1e6 / (size / 1024):.0f} instructions/KiB (1 ms = 1e6 instructions); "
+          f"boot without update {plain}, install boot {install}, revert boot {revert} instructions")
+    return 0
+
+
 def main(argv):
+    if len(argv) >= 5 and argv[1] == "bench":
+        return bench(argv[2], argv[3], argv[4])
     if len(argv) >= 4 and argv[1] == "story":
         return story(argv[2], argv[3])
     if len(argv) >= 5 and argv[1] == "kill":

@@ -20,6 +20,10 @@
 //!   `fwu-app: write c=N off=O -> <status>` after writing it (the host sends a block only after
 //!   the `send` line, so the UART's one-byte receive buffer never overflows); on an error the
 //!   transfer stops (`fwu-app: update aborted`); after the last block, `finish`;
+//! * `LOAD <c> <path>`: the same with the image read from a host file through semihosting
+//!   (QEMU `-semihosting-config enable=on`; much faster than the UART, for fault campaigns),
+//!   with a `write` line per block and `load c=N bytes=B ms=T` (start to finish, SysTick
+//!   time) at the end;
 //! * `INSTALL`, `REBOOT` (`request_reboot`), `ACCEPT`, `REJECT <code>`, `CLEAN <c>`,
 //!   `CANCEL <c>`;
 //! * after each command: `fwu-app: ready`.
@@ -47,6 +51,8 @@ use fwu_updater::{Config, Error, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
 pub const CHUNK: usize = PSA_FWU_MAX_WRITE_SIZE;
 /// Watchdog feeding period (the trial watchdog expires after 2 s, its NMI after 1 s).
 pub const FEED_PERIOD_MS: u64 = 100;
+/// Longest command line.
+const LINE: usize = 256;
 /// Error code the failing self-test rejects with.
 pub const REJECT_CODE: Error = Error::GenericError;
 
@@ -238,7 +244,55 @@ impl App {
         self.line(format_args!("finish c={c} -> {}", status(r)));
     }
 
+    async fn load(&mut self, fwu: &Service, c: ComponentId, path: &str) {
+        let Some(fd) = host_open(path) else {
+            self.line(format_args!("load error=open"));
+            return;
+        };
+        let t0 = embassy_time::Instant::now();
+        // SAFETY: SYS_FLEN on the handle just opened.
+        let size = unsafe { cortex_m_semihosting::syscall!(FLEN, fd) };
+        let r = fwu.start(c, None).await;
+        self.line(format_args!("start c={c} size={size} -> {}", status(r)));
+        let mut block = [0u8; CHUNK];
+        let mut off = 0;
+        while r.is_ok() && off < size {
+            let len = (size - off).min(CHUNK);
+            // SAFETY: SYS_READ into `block`, at most its length.
+            let left = unsafe { cortex_m_semihosting::syscall!(READ, fd, block.as_mut_ptr(), len) };
+            if left != 0 {
+                self.line(format_args!("load error=read"));
+                break;
+            }
+            let r = fwu.write(c, off, block.get(..len).unwrap_or(&[])).await;
+            self.line(format_args!("write c={c} off={off} -> {}", status(r)));
+            if r.is_err() {
+                self.line(format_args!("update aborted"));
+                break;
+            }
+            off += len;
+            yield_now().await;
+        }
+        // SAFETY: SYS_CLOSE of the handle opened above.
+        unsafe { cortex_m_semihosting::syscall!(CLOSE, fd) };
+        if off == size {
+            let r = fwu.finish(c).await;
+            self.line(format_args!("finish c={c} -> {}", status(r)));
+            // Virtual milliseconds (under `-icount shift=0`: millions of instructions).
+            let ms = t0.elapsed().as_millis();
+            self.line(format_args!("load c={c} bytes={size} ms={ms}"));
+        }
+    }
+
     async fn command(&mut self, fwu: &Service, line: &str) {
+        if let Some(rest) = line.strip_prefix("LOAD ") {
+            let (c, path) = rest.trim().split_once(' ').unwrap_or(("", ""));
+            match c.parse() {
+                Ok(c) if !path.is_empty() => self.load(fwu, c, path.trim()).await,
+                _ => self.line(format_args!("error bad-arguments")),
+            }
+            return;
+        }
         let mut words = line.split_ascii_whitespace();
         let cmd = words.next().unwrap_or("");
         let a: Option<i64> = words.next().and_then(|w| w.parse().ok());
@@ -277,6 +331,25 @@ impl App {
             _ => self.line(format_args!("error unknown-command")),
         }
     }
+}
+
+/// Open a host file for reading through semihosting.
+fn host_open(path: &str) -> Option<usize> {
+    let mut z = [0u8; LINE];
+    z.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
+    if path.len() >= z.len() {
+        return None;
+    }
+    // SAFETY: SYS_OPEN with a NUL-terminated path of the given length.
+    let fd = unsafe {
+        cortex_m_semihosting::syscall!(
+            OPEN,
+            z.as_ptr(),
+            cortex_m_semihosting::nr::open::R_BINARY,
+            path.len()
+        )
+    };
+    (fd != usize::MAX).then_some(fd)
 }
 
 async fn feed_watchdog(map: &MemoryMap) {
@@ -352,7 +425,7 @@ pub async fn run(
                 }
             }
         }
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; LINE];
         loop {
             app.line(format_args!("ready"));
             let line = app.read_line(&mut buf).await;
