@@ -49,8 +49,12 @@ qemu-smoke:
 qemu-faults-sweep BOARD="an386":
     ./scripts/qemu-faults-smoke.sh {{ BOARD }}
 
-# QEMU stage of CI: smoke on both machines, the deterministic cut sweep on mps2-an386
-qemu: qemu-smoke (qemu-faults-sweep "an386")
+# QEMU: N updates killed (SIGKILL) at random moments, restarted on the same flash and checked
+qemu-faults N="200" BOARD="an386":
+    ./scripts/qemu-kill-faults.sh {{ N }} {{ BOARD }}
+
+# QEMU stage of CI: smoke on both machines, the deterministic cut sweep and 200 random kills on mps2-an386
+qemu: qemu-smoke (qemu-faults-sweep "an386") (qemu-faults "200" "an386")
 
 # Interoperability tests against MCUboot's imgtool 2.5.0 in .venv (see scripts/setup.sh)
 interop:
@@ -75,8 +79,12 @@ fuzz-image SECONDS="60":
 # Short fuzzing run for CI (30 seconds)
 fuzz-smoke: (fuzz-image "30")
 
-# End-to-end demo (for now: sign, verify and inspect an image with fwu-tool and imgtool)
+# The demo: real bootloader + embassy app in QEMU: update accepted, self-test reject, watchdog rollback, bad signature, downgrade
 demo:
+    ./scripts/demo-qemu.sh an386
+
+# Signing-tool demo: keygen, sign, verify and inspect with fwu-tool and MCUboot's imgtool
+demo-signing:
     ./scripts/demo-foundation.sh
 
 # Power-cut campaigns in the host simulator, bounded for CI (summary table; exit 1 on any failure)
@@ -95,6 +103,7 @@ bench:
     cargo run --release -q -p fwu-updater --example overhead
     ./scripts/qemu-boot-time.sh an386
     ./scripts/qemu-boot-time.sh an505
+    ./scripts/qemu-bench-update.sh an386
 
 # C ABI: static libraries (host simulation, thumbv7em, thumbv8m), header drift test, C test programs
 capi:

@@ -4,7 +4,9 @@
 # reset to the jump (`fwu-boot: jump ... boot_ns=N`, SysTick at the core clock), so N is the
 # number of instructions (to within one SysTick period: 40 on an386, 50 on an505).
 # Boots measured: no update (v1 active), install (v1 staged v2: verify, swap, trial), revert
-# (cold restart of the unaccepted trial). Images as in qemu-smoke.sh.
+# (cold restart of the unaccepted trial), with the smoke-test images (a few KiB) and with test
+# applications padded to 64 KiB; and the no-update boot of a bootloader built without
+# active-image authentication (feature no-auth-active).
 # Usage: scripts/qemu-boot-time.sh an386|an505
 set -euo pipefail
 # shellcheck source=scripts/qemu-lib.sh
@@ -29,7 +31,33 @@ qemu_run "$F" "$WORK/boot-time-revert.log"
 ns() { grep '^fwu-boot: jump' "$1" | sed -n "${2}p" | sed -n 's/.*boot_ns=\([0-9]*\).*/\1/p'; }
 sizes=$(llvm-size -A "$WORK/bootloader.elf" | awk '$1 ~ /^\.(vector_table|text|rodata)$/ {f += $2} $1 ~ /^\.(data|bss)$/ {r += $2} END {print f, r}')
 stack=$(grep -m1 '^fwu-boot: jump' "$WORK/boot-time-install.log" | sed -n 's/.*stack=\([0-9]*\).*/\1/p')
+
+# The same boots with both applications padded to 64 KiB images.
+qemu_build_app t-v1-64k 1.0.0 app-stage $((64 * 1024 - 0x200 - 0x200))
+qemu_build_app t-v2-64k 2.0.0 "" $((64 * 1024 - 0x200 - 0x200))
+qemu_sign "$WORK/t-v1-64k.bin" "$WORK/t-v1-64k.signed" 1.0.0 1 $APP_SLOT_SIZE 0x200
+qemu_sign "$WORK/t-v2-64k.bin" "$WORK/t-v2-64k.signed" 2.0.0 2 $APP_SLOT_SIZE 0x200
+F64=$WORK/boot-time-64k.flash
+"${FLASHIMG[@]}" create "$F64"
+"${FLASHIMG[@]}" put "$F64" $APP_PRIMARY "$WORK/t-v1-64k.signed"
+"${FLASHIMG[@]}" put "$F64" $DATA_PRIMARY "$WORK/t-data.signed"
+"${FLASHIMG[@]}" put "$F64" $APP_STAGING "$WORK/t-v2-64k.signed"
+qemu_run "$F64" "$WORK/boot-time-64k-install.log"
+qemu_run "$F64" "$WORK/boot-time-64k-revert.log"
+
+# No-update boot without authenticating the active images.
+(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader --features no-auth-active)
+cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader-noauth.elf"
+(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader)
+F0=$WORK/boot-time-noauth.flash
+"${FLASHIMG[@]}" create "$F0"
+"${FLASHIMG[@]}" put "$F0" $APP_PRIMARY "$WORK/t-v2.signed"
+"${FLASHIMG[@]}" put "$F0" $DATA_PRIMARY "$WORK/t-data.signed"
+qemu_run_elf "$WORK/bootloader-noauth.elf" "$F0" "$WORK/boot-time-noauth.log"
+
 echo "qemu-boot-time[$BOARD]: no-update boot (authenticate the active images of components 0 and 1) $(ns "$WORK/boot-time-install.log" 1) instructions"
+echo "qemu-boot-time[$BOARD]: no-update boot without active-image authentication $(ns "$WORK/boot-time-noauth.log" 1) instructions"
 echo "qemu-boot-time[$BOARD]: install boot (verify the staged v2, swap, authenticate the active images) $(ns "$WORK/boot-time-install.log" 2) instructions"
 echo "qemu-boot-time[$BOARD]: revert boot $(ns "$WORK/boot-time-revert.log" 1) instructions"
+echo "qemu-boot-time[$BOARD]: 64 KiB images: no-update boot $(ns "$WORK/boot-time-64k-install.log" 1), install boot $(ns "$WORK/boot-time-64k-install.log" 2), revert boot $(ns "$WORK/boot-time-64k-revert.log" 1) instructions"
 echo "qemu-boot-time[$BOARD]: bootloader flash ${sizes% *} bytes (vector table + text + rodata), static RAM ${sizes#* } bytes, peak stack $stack bytes"

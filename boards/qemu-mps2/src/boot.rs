@@ -164,12 +164,12 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         let _ = writeln!(con, "fwu-boot: halt reason=reset-loop boots={boot}");
         exit(EXIT_RESET_LOOP);
     }
-    let mut bootloader = Bootloader::new(
-        layout(),
-        KeyRing::new(keys),
-        BootConfig::default(),
-        StoredCounters,
-    );
+    // Feature `no-auth-active` only exists to measure what active-image authentication costs.
+    let config = BootConfig {
+        authenticate_active: !cfg!(feature = "no-auth-active"),
+        ..BootConfig::default()
+    };
+    let mut bootloader = Bootloader::new(layout(), KeyRing::new(keys), config, StoredCounters);
     let report = match bootloader.boot(&mut flash) {
         Ok(report) => report,
         Err(e) => {
