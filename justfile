@@ -35,9 +35,10 @@ lint-firmware:
     set -euo pipefail
     cd boards
     for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe; do cargo fmt -p "$p" -- --check; done
-    cargo clippy -p fwu-board-qemu --features bootloader,testapp,time-driver --target thumbv7em-none-eabihf -- -D warnings
-    cargo clippy -p fwu-board-mps2-an386 --features embassy --target thumbv7em-none-eabihf -- -D warnings
-    cargo clippy -p fwu-board-mps2-an505 --features embassy --target thumbv8m.main-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-qemu --features bootloader,testapp,app --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-qemu --features no-auth-active --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-mps2-an386 --features app --target thumbv7em-none-eabihf -- -D warnings
+    cargo clippy -p fwu-board-mps2-an505 --features app --target thumbv8m.main-none-eabihf -- -D warnings
     for t in {{ targets }}; do cargo clippy -p fwu-verify-probe --target "$t" -- -D warnings; done
 
 # QEMU: the real bootloader and test application on both MPS2 machines (boot, install, trial, rollbacks, watchdog)
