@@ -35,6 +35,7 @@ lint-firmware:
     set -euo pipefail
     cd boards
     for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe; do cargo fmt -p "$p" -- --check; done
+    rustfmt --edition 2021 --check qemu-mps2/bins/*.rs
     cargo clippy -p fwu-board-qemu --features bootloader,testapp,app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-qemu --features no-auth-active --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-mps2-an386 --features app --target thumbv7em-none-eabihf -- -D warnings

@@ -3,25 +3,6 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::{entry, exception, ExceptionFrame};
-use fwu_board_mps2_an386::{keys::FWU_PUBLIC_KEYS, qemu, MAP};
+use fwu_board_mps2_an386 as board;
 
-#[entry]
-fn main() -> ! {
-    qemu::boot::run(&MAP, FWU_PUBLIC_KEYS)
-}
-
-#[exception]
-fn SysTick() {
-    qemu::boot::on_systick();
-}
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    qemu::fatal(&MAP, format_args!("bootloader HardFault pc={:#x}", ef.pc()))
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    qemu::fatal(&MAP, format_args!("bootloader panic"))
-}
+include!("../../../qemu-mps2/bins/bootloader.rs");

@@ -3,20 +3,6 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::{entry, exception, ExceptionFrame};
-use fwu_board_mps2_an386::{qemu, MAP};
+use fwu_board_mps2_an386 as board;
 
-#[entry]
-fn main() -> ! {
-    qemu::selftest::run(&MAP)
-}
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    qemu::fatal(&MAP, format_args!("selftest HardFault pc={:#x}", ef.pc()))
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    qemu::fatal(&MAP, format_args!("selftest panic"))
-}
+include!("../../../qemu-mps2/bins/selftest.rs");

@@ -5,34 +5,6 @@
 #![no_std]
 #![no_main]
 
-use cortex_m_rt::{entry, exception, ExceptionFrame};
-use fwu_board_mps2_an386::{qemu, MAP};
-use qemu::testapp::Mode;
+use fwu_board_mps2_an386 as board;
 
-const VERSION: &str = match option_env!("FWU_APP_VERSION") {
-    Some(v) => v,
-    None => "0.0.0",
-};
-
-const MODE: Mode = if cfg!(feature = "app-stage") {
-    Mode::Stage
-} else if cfg!(feature = "app-hang") {
-    Mode::Hang
-} else {
-    Mode::Exit
-};
-
-#[entry]
-fn main() -> ! {
-    qemu::testapp::run(&MAP, VERSION, MODE)
-}
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    qemu::fatal(&MAP, format_args!("testapp HardFault pc={:#x}", ef.pc()))
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    qemu::fatal(&MAP, format_args!("testapp panic"))
-}
+include!("../../../qemu-mps2/bins/testapp.rs");
