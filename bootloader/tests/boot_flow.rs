@@ -269,6 +269,13 @@ fn staged_images_that_fail_verification_are_refused_and_nothing_moves() {
             Error::NotPermitted.code(),
         ),
         (
+            "the staged signature replaced by its S + L twin (same digest)",
+            Box::new(|f: &mut Flash, new: &[u8]| {
+                f.load(slots(0).staging_offset(SECTOR) as usize, &malleated(new));
+            }),
+            Error::InvalidSignature.code(),
+        ),
+        (
             "garbage header",
             Box::new(|f: &mut Flash, _new: &[u8]| {
                 f.load(slots(0).staging_offset(SECTOR) as usize, &[0u8; 64]);
@@ -309,6 +316,19 @@ fn a_corrupted_active_image_is_refused_when_no_backup_exists() {
     assert_eq!(
         r.refused,
         Some((0, Refusal::Image(ImageError::HashMismatch)))
+    );
+    assert!(!r.may_run(0) && r.may_run(1));
+}
+
+#[test]
+fn an_active_image_with_a_malleated_signature_is_refused() {
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &malleated(&image(v(1, 0), 10_000, 1, &[], 1)));
+    flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+    let r = boot(&mut f).unwrap();
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::Image(ImageError::NonCanonicalSignature)))
     );
     assert!(!r.may_run(0) && r.may_run(1));
 }

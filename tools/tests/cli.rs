@@ -528,6 +528,11 @@ fn bad_images_fail_verify_precisely_and_info_cleanly() {
     bad_sig[n - 1] ^= 1;
     e.write("badsig.bin", &bad_sig);
     verify("badsig.bin", "Ed25519 signature does not verify");
+    // The signature's S + L twin (RFC 8032 §5.1.7), which salty 0.3.0's own verify accepts.
+    let mut twin = good.clone();
+    assert!(fwu_shared::image::build::malleate_signature(&mut twin));
+    e.write("twin.bin", &twin);
+    verify("twin.bin", "Ed25519 signature is not canonical (S >= L");
     e.fails_with(
         &["verify", "-k", "k.pem", "missing.bin"],
         "cannot read image",

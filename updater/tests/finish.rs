@@ -56,6 +56,10 @@ fn authentication_failures_are_invalid_signature() {
     // A key the device does not know.
     let foreign = Img::new(v(1, 1), 5000).build_with(&other_signer());
     expect_failed(&h, &u, &foreign, Error::InvalidSignature);
+
+    // The signature's S + L twin (RFC 8032 §5.1.7): same digest, and salty's own `verify`
+    // accepts it.
+    expect_failed(&h, &u, &malleated(&good), Error::InvalidSignature);
 }
 
 #[test]

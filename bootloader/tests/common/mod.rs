@@ -74,6 +74,14 @@ pub fn image(
     out
 }
 
+/// `image` with its Ed25519 signature (the last 64 bytes) replaced by the `S + L` twin: same
+/// digest, and a verifier without the `S < L` check accepts it.
+pub fn malleated(image: &[u8]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    assert!(fwu_shared::image::build::malleate_signature(&mut out));
+    out
+}
+
 pub fn v(major: u8, minor: u8) -> ImageVersion {
     ImageVersion::new(major, minor, 0, 0)
 }

@@ -215,3 +215,26 @@ fn put_tlv(w: &mut Writer<'_>, ty: u16, value: &[u8]) -> Option<()> {
     w.put(&TlvEntry { ty, len }.to_bytes())?;
     w.put(value)
 }
+
+/// Replace the Ed25519 signature of an image this builder wrote (its last 64 bytes) with the
+/// signature's `S + L` twin ([`super::ed25519::malleated`]): the digest is unchanged and a
+/// verifier without the `S < L` check accepts it. For tests that prove every path refuses it;
+/// returns `false` (and leaves `image` alone) when the image is too short or `S + L` overflows.
+pub fn malleate_signature(image: &mut [u8]) -> bool {
+    let Some(at) = image.len().checked_sub(64) else {
+        return false;
+    };
+    let Some(sig) = image.get_mut(at..) else {
+        return false;
+    };
+    let Ok(current) = <[u8; 64]>::try_from(&*sig) else {
+        return false;
+    };
+    match super::ed25519::malleated(&current) {
+        Some(twin) => {
+            sig.copy_from_slice(&twin);
+            true
+        }
+        None => false,
+    }
+}

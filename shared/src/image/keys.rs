@@ -56,20 +56,16 @@ impl<'a> KeyRing<'a> {
     }
 
     /// Authenticate a scanned image: computed digest equals the hash TLV, the key hash names a
-    /// built-in key, and the Ed25519 signature over the 32-byte digest verifies. Returns the
-    /// index of the signing key.
+    /// built-in key, and the Ed25519 signature over the 32-byte digest verifies under the strict
+    /// rules of [`super::ed25519`] (canonical `S < L`, no small-order or non-canonical `R` or
+    /// key). Returns the index of the signing key.
     pub fn authenticate(&self, image: &ScannedImage) -> Result<usize, ImageError> {
         if image.digest != image.hash_tlv {
             return Err(ImageError::HashMismatch);
         }
         let index = self.find(&image.key_hash).ok_or(ImageError::UnknownKey)?;
         let key = self.keys.get(index).ok_or(ImageError::UnknownKey)?;
-        let public =
-            salty::PublicKey::try_from(&key.0).map_err(|_| ImageError::InvalidBuiltInKey)?;
-        let signature = salty::Signature::from(&image.signature);
-        public
-            .verify(&image.digest, &signature)
-            .map_err(|_| ImageError::BadSignature)?;
+        super::ed25519::verify_strict(&key.0, &image.digest, &image.signature)?;
         Ok(index)
     }
 }

@@ -7,6 +7,7 @@
 //! against the slot before use, and each defect has its own [`ImageError`].
 
 pub mod build;
+pub mod ed25519;
 pub mod header;
 pub mod keys;
 pub mod read;
@@ -82,6 +83,9 @@ pub enum ImageError {
     InvalidBuiltInKey,
     /// The Ed25519 signature does not verify.
     BadSignature,
+    /// The Ed25519 signature is not in canonical form (`S >= L`, or `R` non-canonical or of
+    /// small order, RFC 8032 §5.1.7): refused before the equation is checked.
+    NonCanonicalSignature,
     /// Reading the image from flash failed.
     Storage,
 }
@@ -90,9 +94,10 @@ impl ImageError {
     /// The PSA status a verification failure maps to (digest §2.5, §2.8).
     pub const fn psa_error(self) -> Error {
         match self {
-            ImageError::HashMismatch | ImageError::UnknownKey | ImageError::BadSignature => {
-                Error::InvalidSignature
-            }
+            ImageError::HashMismatch
+            | ImageError::UnknownKey
+            | ImageError::BadSignature
+            | ImageError::NonCanonicalSignature => Error::InvalidSignature,
             ImageError::Storage => Error::StorageFailure,
             _ => Error::InvalidArgument,
         }
@@ -139,6 +144,10 @@ impl core::fmt::Display for ImageError {
             ImageError::UnknownKey => write!(f, "image is signed by an unknown key"),
             ImageError::InvalidBuiltInKey => write!(f, "a built-in public key is invalid"),
             ImageError::BadSignature => write!(f, "Ed25519 signature does not verify"),
+            ImageError::NonCanonicalSignature => write!(
+                f,
+                "Ed25519 signature is not canonical (S >= L, or R non-canonical or of small order)"
+            ),
             ImageError::Storage => write!(f, "flash read failed"),
         }
     }

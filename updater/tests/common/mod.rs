@@ -146,6 +146,14 @@ impl<'d> Img<'d> {
 }
 
 /// The SHA-256 digest an image declares (and `query` reports once it is staged).
+/// `image` with its Ed25519 signature (the last 64 bytes) replaced by the `S + L` twin: same
+/// digest, and a verifier without the `S < L` check accepts it.
+pub fn malleated(image: &[u8]) -> Vec<u8> {
+    let mut out = image.to_vec();
+    assert!(fwu_shared::image::build::malleate_signature(&mut out));
+    out
+}
+
 pub fn digest(image: &[u8]) -> [u8; 32] {
     scan_slice(image, u32::MAX).unwrap().digest
 }
