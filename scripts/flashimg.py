@@ -4,6 +4,7 @@
   flashimg.py create FILE                 16 MiB of 0xFF (an erased device)
   flashimg.py put FILE OFFSET INPUT       copy INPUT's bytes to OFFSET
   flashimg.py flip FILE OFFSET [MASK]     XOR the byte at OFFSET with MASK (default 0x01)
+  flashimg.py garbage FILE OFFSET LEN [SEED]  fill LEN bytes at OFFSET with pseudo-random bytes
   flashimg.py cut FILE AT MODEL [SEED]    configure a power cut at write/erase operation AT
   flashimg.py nocut FILE                  clear the control block (no cut)
   flashimg.py dump FILE OFFSET LEN        hex dump
@@ -53,6 +54,14 @@ def main(argv):
             b = f.read(1)[0]
             f.seek(offset)
             f.write(bytes([b ^ mask]))
+    elif cmd == "garbage":
+        offset, length = num(args[0]), num(args[1])
+        x = num(args[2]) if len(args) > 2 else 1
+        data = bytearray()
+        for _ in range(length):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            data.append((x >> 16) & 0xFF)
+        write_at(path, offset, bytes(data))
     elif cmd == "cut":
         at, model = num(args[0]), args[1]
         seed = num(args[2]) if len(args) > 2 else 1

@@ -73,7 +73,7 @@ echo "qemu-smoke[$BOARD]: 0) flash driver self-test and time driver check: ok"
 new_flash a v1-exit
 run a 0
 expect "$WORK/a.log" '^fwu-boot: start .*boot=1 cold=1' \
-    '^fwu-boot: report action=None .*trial=0 state=ok invalid=0x00 refused=none' \
+    '^fwu-boot: report action=None .*trial=0 state=fresh invalid=0x00 refused=none' \
     '^fwu-app: version=1.0.0 mode=Exit' '^fwu-app: exit code=0'
 echo "qemu-smoke[$BOARD]: a) v1 boots and exits 0: ok"
 
@@ -113,4 +113,23 @@ expect "$WORK/e.log" '^fwu-boot: report action=Installed members=0x01' '^fwu-app
 [[ $(grep -c '^fwu-app: version=1.0.0' "$WORK/e.log") -eq 2 ]] || fail "e: v1 did not run again after the rollback"
 echo "qemu-smoke[$BOARD]: e) hanging v2 reset by the watchdog and rolled back: ok"
 
-echo "qemu-smoke[$BOARD]: PASS (6 scenarios, $((SECONDS - start)) s)"
+# f) a bit flipped at rest in the newest boot record of copy A during the trial: the other copy
+# holds the state, the bad copy is rewritten, and the unaccepted trial is still rolled back.
+# Boot log slots are 1288 bytes (docs/on-flash-contract.md); the trial's record is in slot 1.
+cp "$WORK/c.flash" "$WORK/f.flash"
+"${FLASHIMG[@]}" flip "$WORK/f.flash" $((1288 + 9)) 0x04
+run f 0
+expect "$WORK/f.log" \
+    '^fwu-boot: report action=Reverted members=0x01 error=-4097 trial=0 state=repaired invalid=0x00 refused=none' \
+    '^fwu-app: version=1.0.0 mode=Stage' '^fwu-app: state=Failed error=-4097'
+echo "qemu-smoke[$BOARD]: f) flipped bit in the state repaired, trial still rolled back: ok"
+
+# g) both boot log copies garbage: nothing is trusted, nothing is written, the verified v1 runs.
+cp "$WORK/a.flash" "$WORK/g.flash"
+"${FLASHIMG[@]}" garbage "$WORK/g.flash" 0 0x4000 7
+run g 0
+expect "$WORK/g.log" '^fwu-boot: report action=None .*state=corrupt invalid=0x00 refused=none' \
+    '^fwu-app: version=1.0.0 mode=Exit' '^fwu-app: exit code=0'
+echo "qemu-smoke[$BOARD]: g) corrupt state reported, verified image still boots: ok"
+
+echo "qemu-smoke[$BOARD]: PASS (8 scenarios, $((SECONDS - start)) s)"

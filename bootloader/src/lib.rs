@@ -1,26 +1,28 @@
 //! `fwu-bootloader`: the board-independent boot flow of the fwu bootloader (digest §3.6).
 //!
 //! On every boot [`Bootloader::boot`]:
-//! 1. opens the state partition (the map repairs an interrupted write on first access) and
-//!    reads the transaction record;
+//! 1. reads the boot log (two copies of the transaction table, `docs/on-flash-contract.md`);
+//!    a copy that lacks the current record is rewritten from the other, a fresh device gets its
+//!    first record, and a log that is corrupt beyond repair is acted on not at all;
 //! 2. resumes an install or revert in progress from its durable progress;
-//! 3. verifies every STAGED member (hash, signature, the digest the service accepted, security
-//!    counter, dependencies); any failure marks them all FAILED and nothing moves; otherwise it
-//!    installs them as one transaction and marks them TRIAL;
+//! 3. verifies every STAGED member (hash, signature, security counter, the swap plan and the
+//!    digest of the staged set `install` recorded, dependencies); any failure marks them all
+//!    FAILED and nothing moves; otherwise it installs them as one transaction and marks them
+//!    TRIAL;
 //! 4. reverts a TRIAL that was already booted once without `accept`, or a REJECTED one, and marks
-//!    the members FAILED with [`ERROR_TRIAL_NOT_ACCEPTED`] or the `reject` argument;
-//! 5. authenticates every active image (unless disabled): a failing trial image is rolled back, an
-//!    UPDATED component with a valid backup is recovered from it, otherwise the image is refused
-//!    and [`BootReport::refused`] says why;
+//!    the members FAILED with [`ERROR_TRIAL_NOT_ACCEPTED`] or the `reject` argument — after
+//!    checking that every backup verifies: if one does not, nothing moves, the trial images stay
+//!    and the members are FAILED with [`ERROR_BACKUP_INVALID`];
+//! 5. authenticates every active image (unless disabled) against its counter floor — the highest
+//!    of every stored copy, the board's [`SecurityCounters`] and the counter of the verified
+//!    image itself once it is no longer on trial: a failing trial image is rolled back, a
+//!    component with a valid backup is recovered from it, otherwise the image is refused and
+//!    [`BootReport::refused`] says why;
 //! 6. returns a [`BootReport`]; the jump itself lives in the board crates.
 //!
 //! The engine is generic over blocking `embedded_storage::nor_flash::NorFlash`. Internally it
-//! runs the shared async state store through `embassy_embedded_hal::adapter::BlockingAsync`,
+//! runs the shared async state code through `embassy_embedded_hal::adapter::BlockingAsync`,
 //! whose futures complete on their first poll.
-//!
-//! A state partition that cannot be read (corrupted beyond the map's repair) is handled safely:
-//! no install or revert is attempted, active images are still authenticated, and
-//! [`BootReport::state_readable`] is false.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::expect_used))]
 
@@ -32,14 +34,17 @@ use embedded_storage_async::nor_flash::NorFlash as AsyncNorFlash;
 use fwu_shared::image::{ImageError, KeyRing};
 use fwu_shared::layout::{Layout, LayoutError};
 pub use fwu_shared::state::records::{
-    ERROR_ACTIVE_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_TRIAL_NOT_ACCEPTED,
+    ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
+    ERROR_TRIAL_NOT_ACCEPTED,
 };
 use fwu_shared::state::{
-    Direction, Members, Phase, SecurityCounters, StateStore, StoreError, TxnRecord, MAX_COMPONENTS,
+    BootLog, BootRecord, Direction, Flag, Health, Members, Phase, SecurityCounters, StateError,
+    MAX_COMPONENTS,
 };
 use fwu_shared::version::BuildNumber;
-use fwu_shared::{ComponentId, PsaStatus, State};
+use fwu_shared::{ComponentId, PsaStatus};
 use swap::SwapError;
+use verify::Verdict;
 
 /// Boot policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,9 +76,29 @@ pub enum BootAction {
     InstallRefused(Members, PsaStatus),
     /// The members were rolled back and marked FAILED with this error.
     Reverted(Members, PsaStatus),
-    /// An UPDATED component whose active image failed authentication was restored from its
-    /// backup and marked FAILED.
+    /// A rollback was due but a backup does not verify: nothing moved, the members were marked
+    /// FAILED with [`ERROR_BACKUP_INVALID`] and their trial images stay active.
+    RevertRefused(Members),
+    /// A component whose active image failed authentication was restored from its backup and
+    /// marked FAILED.
     Recovered(ComponentId),
+}
+
+/// How the persisted state was found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StateReport {
+    /// Both copies held the current state.
+    #[default]
+    Ok,
+    /// One copy lacked it (a cut between the copies, or a fault at rest) and was rewritten from
+    /// the other.
+    Repaired,
+    /// A new device: the first state was written.
+    Fresh,
+    /// The state could not be trusted (both copies unreadable, or the counter backend failed):
+    /// no install or revert was attempted; active images were checked against the highest
+    /// counters any readable copy shows.
+    Corrupt,
 }
 
 /// Why an active image may not run.
@@ -81,46 +106,39 @@ pub enum BootAction {
 pub enum Refusal {
     /// It failed to parse or authenticate.
     Image(ImageError),
-    /// Its security counter is below the stored one (a rollback).
+    /// Its security counter is below the floor (a rollback).
     SecurityCounter {
         /// The image's counter.
         image: u32,
-        /// The stored counter.
+        /// The floor.
         floor: u32,
     },
 }
 
 /// The outcome of a boot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BootReport {
     /// What was installed, refused or reverted.
     pub action: BootAction,
     /// Whether the images about to run are on trial (the app must `accept`).
     pub trial: bool,
-    /// Whether the state partition could be read.
-    pub state_readable: bool,
+    /// How the persisted state was found.
+    pub state: StateReport,
     /// The first component whose active image must not run, and why.
     pub refused: Option<(ComponentId, Refusal)>,
     /// Every component whose active image must not run.
     pub invalid: Members,
 }
 
-impl Default for BootReport {
-    fn default() -> Self {
-        BootReport {
-            action: BootAction::None,
-            trial: false,
-            state_readable: true,
-            refused: None,
-            invalid: Members::NONE,
-        }
-    }
-}
-
 impl BootReport {
     /// Whether component `c`'s active image may be run.
     pub fn may_run(&self, c: ComponentId) -> bool {
         !self.invalid.contains(c)
+    }
+
+    /// Whether the persisted state could be used.
+    pub fn state_readable(&self) -> bool {
+        self.state != StateReport::Corrupt
     }
 
     fn refuse(&mut self, c: ComponentId, why: Refusal) {
@@ -136,31 +154,16 @@ pub enum BootError {
     Layout(LayoutError),
     /// The flash failed while moving data or recording progress.
     Flash,
-    /// A transaction names a component the layout lacks, or the state partition is full.
+    /// A record names a swap the layout cannot hold.
     State,
 }
 
-/// Internal outcome of a store access.
-enum Step {
-    /// The state partition cannot be trusted: stop acting on it.
-    Unreadable,
-    /// Stop the boot with this error.
-    Fail(BootError),
-}
-
-impl From<StoreError> for Step {
-    fn from(e: StoreError) -> Self {
+impl From<StateError> for BootError {
+    fn from(e: StateError) -> Self {
         match e {
-            StoreError::Corrupt => Step::Unreadable,
-            StoreError::Flash => Step::Fail(BootError::Flash),
-            StoreError::Full | StoreError::Config => Step::Fail(BootError::State),
+            StateError::Layout | StateError::Corrupt => BootError::State,
+            StateError::Flash | StateError::WriteFailed => BootError::Flash,
         }
-    }
-}
-
-impl From<SwapError> for Step {
-    fn from(e: SwapError) -> Self {
-        Step::Fail(e.into())
     }
 }
 
@@ -170,6 +173,17 @@ pub struct Bootloader<'a, C: SecurityCounters> {
     keys: KeyRing<'a>,
     config: BootConfig,
     counters: C,
+}
+
+/// Counter floors this boot uses: the boot log's (highest copy) and the backend's.
+struct Floors {
+    floor: [u32; MAX_COMPONENTS],
+}
+
+impl Floors {
+    fn of(&self, c: ComponentId) -> u32 {
+        self.floor.get(usize::from(c)).copied().unwrap_or(u32::MAX)
+    }
 }
 
 impl<'a, C: SecurityCounters> Bootloader<'a, C> {
@@ -208,111 +222,127 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         self.layout
             .validate(capacity, erase, write)
             .map_err(BootError::Layout)?;
-        let mut store =
-            StateStore::new(flash, self.layout.state.clone()).map_err(|_| BootError::State)?;
+        let mut log = BootLog::open(flash, &self.layout).await?;
         let mut report = BootReport::default();
-        match self.advance(&mut store, &mut report).await {
-            Ok(()) => {}
-            Err(Step::Unreadable) => report.state_readable = false,
-            Err(Step::Fail(e)) => return Err(e),
+        // The floors: every stored copy's highest, and the backend's; a backend that cannot be
+        // read makes the state unusable for acting (never a lower floor).
+        let mut floors = Floors {
+            floor: [0; MAX_COMPONENTS],
+        };
+        let mut backend_ok = true;
+        for slots in self.layout.components {
+            let external = match self.counters.floor(slots.id) {
+                Ok(v) => v,
+                Err(_) => {
+                    backend_ok = false;
+                    0
+                }
+            };
+            if let Some(f) = floors.floor.get_mut(usize::from(slots.id)) {
+                *f = log.counter(slots.id).max(external);
+            }
         }
+        report.state = match log.health() {
+            Health::Ok => StateReport::Ok,
+            Health::Degraded => {
+                log.repair(flash).await?;
+                StateReport::Repaired
+            }
+            Health::Fresh => StateReport::Fresh,
+            Health::Corrupt => StateReport::Corrupt,
+        };
+        let act = backend_ok && report.state != StateReport::Corrupt;
+        if !act {
+            report.state = StateReport::Corrupt;
+            if self.config.authenticate_active {
+                self.check_active(flash, &mut log, &floors, &mut report, false)
+                    .await?;
+            }
+            return Ok(report);
+        }
+        self.advance(flash, &mut log, &floors, &mut report).await?;
         if self.config.authenticate_active {
-            match self.check_active(&mut store, &mut report).await {
-                Ok(()) => {}
-                Err(Step::Unreadable) => report.state_readable = false,
-                Err(Step::Fail(e)) => return Err(e),
-            }
+            self.check_active(flash, &mut log, &floors, &mut report, true)
+                .await?;
+        } else if log.health() == Health::Fresh {
+            log.commit(flash, &BootRecord::default()).await?;
         }
-        if report.state_readable {
-            match self.mark_trial_booted(&mut store, &mut report).await {
-                Ok(()) => {}
-                Err(Step::Unreadable) => report.state_readable = false,
-                Err(Step::Fail(e)) => return Err(e),
-            }
-        }
+        self.mark_trial_booted(flash, &mut log, &report).await?;
+        report.trial = log.state().phase == Phase::Trial;
         Ok(report)
     }
 
-    /// Steps 1–4: act on the transaction record.
+    /// Steps 1–4: act on the transaction.
     async fn advance<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
+        flash: &mut F,
+        log: &mut BootLog,
+        floors: &Floors,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
-        let txn = store.txn().await?;
+    ) -> Result<(), BootError> {
+        let txn = log.state();
         match txn.phase {
-            Phase::Staged => self.install(store, txn, report).await,
-            Phase::Installing => self.continue_install(store, txn, report).await,
+            Phase::Staged => self.install(flash, log, floors, report).await,
+            Phase::Installing => self.continue_install(flash, log, report).await,
             Phase::Trial if txn.trial_booted => {
-                self.revert(store, txn, ERROR_TRIAL_NOT_ACCEPTED, report)
-                    .await
+                self.revert(flash, log, floors, Flag::Revert, report).await
             }
-            Phase::Rejected => self.revert(store, txn, txn.error, report).await,
-            Phase::Reverting => self.continue_revert(store, txn, report).await,
-            Phase::Failed | Phase::Updated => store
-                .settle(&mut self.counters)
-                .await
-                .map(|_| ())
-                .map_err(Step::from),
-            Phase::Idle | Phase::Trial => Ok(()),
+            Phase::Rejected => self.revert(flash, log, floors, Flag::Revert, report).await,
+            Phase::Reverting => self.continue_revert(flash, log, report).await,
+            Phase::Idle | Phase::Trial | Phase::Failed | Phase::Updated => Ok(()),
         }
     }
 
     async fn install<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
-        txn: TxnRecord,
+        flash: &mut F,
+        log: &mut BootLog,
+        floors: &Floors,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
+    ) -> Result<(), BootError> {
+        let txn = log.state();
         let verdict = verify::verify_staged(
-            store,
+            flash,
             &self.layout,
             &self.keys,
-            &mut self.counters,
             &txn,
+            |c| floors.of(c),
             self.config.build_number,
         )
         .await;
         match verdict {
-            Err(fwu_shared::Error::StorageFailure) => Err(Step::Fail(BootError::Flash)),
-            Err(e) => {
-                store
-                    .set_txn(&TxnRecord {
+            // The staging area could not be read: keep the set STAGED, boot what runs.
+            Err(Verdict::Defer) => Ok(()),
+            Err(Verdict::Refuse(code)) => {
+                log.commit(
+                    flash,
+                    &BootRecord {
                         phase: Phase::Failed,
-                        error: e.code(),
+                        error: code,
                         ..txn
-                    })
-                    .await?;
-                report.action = BootAction::InstallRefused(txn.members, e.code());
+                    },
+                )
+                .await?;
+                report.action = BootAction::InstallRefused(txn.members, code);
                 Ok(())
             }
-            Ok(sectors) => {
-                let installing = TxnRecord {
-                    phase: Phase::Installing,
-                    sectors,
-                    ..txn
-                };
-                store.set_txn(&installing).await?;
-                self.continue_install(store, installing, report).await
+            Ok(()) => {
+                log.set_flag(flash, Flag::Installing).await?;
+                self.continue_install(flash, log, report).await
             }
         }
     }
 
     async fn continue_install<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
-        txn: TxnRecord,
+        flash: &mut F,
+        log: &mut BootLog,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
-        match swap::run(store, &self.layout, &txn, Direction::Install).await {
+    ) -> Result<(), BootError> {
+        match swap::run(flash, log, &self.layout, Direction::Install).await {
             Ok(()) => {
-                store
-                    .set_txn(&TxnRecord {
-                        phase: Phase::Trial,
-                        trial_booted: false,
-                        ..txn
-                    })
-                    .await?;
+                log.set_flag(flash, Flag::Trial).await?;
+                let txn = log.state();
                 report.action = BootAction::Installed(txn.members);
                 report.trial = true;
                 Ok(())
@@ -321,106 +351,138 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 // The flash failed (not a power cut: after a cut nothing below runs). Undo what
                 // was installed: members before the failing one fully, the failing one by its
                 // complete step pairs.
+                let txn = log.state();
                 let mut sectors = [0u16; MAX_COMPONENTS];
                 for c in txn.members.iter() {
                     let pairs = match c.cmp(&stopped.member) {
                         core::cmp::Ordering::Less => txn.sectors_of(c),
-                        core::cmp::Ordering::Equal => stopped.steps / 2,
+                        core::cmp::Ordering::Equal => {
+                            u16::try_from(stopped.steps / 2).unwrap_or(u16::MAX)
+                        }
                         core::cmp::Ordering::Greater => 0,
                     };
                     if let Some(s) = sectors.get_mut(usize::from(c)) {
                         *s = pairs;
                     }
                 }
-                let reverting = TxnRecord {
+                let reverting = BootRecord {
                     phase: Phase::Reverting,
                     error: ERROR_INSTALL_FLASH_FAILURE,
                     sectors,
+                    done: 0,
+                    trial_booted: false,
                     ..txn
                 };
-                store.set_txn(&reverting).await?;
-                self.continue_revert(store, reverting, report).await
+                log.commit(flash, &reverting).await?;
+                self.continue_revert(flash, log, report).await
             }
             Err(e) => Err(e.into()),
         }
     }
 
+    /// Roll the transaction back (flag `how`), after checking every backup.
     async fn revert<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
-        txn: TxnRecord,
-        error: PsaStatus,
+        flash: &mut F,
+        log: &mut BootLog,
+        floors: &Floors,
+        how: Flag,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
-        let reverting = TxnRecord {
-            phase: Phase::Reverting,
-            error,
-            ..txn
-        };
-        store.set_txn(&reverting).await?;
-        self.continue_revert(store, reverting, report).await
+    ) -> Result<(), BootError> {
+        let txn = log.state();
+        for c in txn.members.iter() {
+            if !verify::backup_valid(flash, &self.layout, &self.keys, c, floors.of(c)).await {
+                log.commit(
+                    flash,
+                    &BootRecord {
+                        phase: Phase::Failed,
+                        error: ERROR_BACKUP_INVALID,
+                        trial_booted: false,
+                        ..txn
+                    },
+                )
+                .await?;
+                report.action = BootAction::RevertRefused(txn.members);
+                report.trial = false;
+                return Ok(());
+            }
+        }
+        log.set_flag(flash, how).await?;
+        self.continue_revert(flash, log, report).await
     }
 
     async fn continue_revert<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
-        txn: TxnRecord,
+        flash: &mut F,
+        log: &mut BootLog,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
-        swap::run(store, &self.layout, &txn, Direction::Revert).await?;
-        store
-            .set_txn(&TxnRecord {
-                phase: Phase::Failed,
-                ..txn
-            })
-            .await?;
+    ) -> Result<(), BootError> {
+        swap::run(flash, log, &self.layout, Direction::Revert).await?;
+        let txn = log.state();
+        log.set_flag(flash, Flag::Reverted).await?;
         report.action = BootAction::Reverted(txn.members, txn.error);
         report.trial = false;
         Ok(())
     }
 
-    /// Step 5: authenticate every active image, rolling back or recovering where possible.
+    /// Step 5: authenticate every active image, rolling back or recovering where possible
+    /// (`act`), then store as the floor the counter of every verified image that is no longer
+    /// on trial.
     ///
     /// One pass acts (at most one rollback or recovery per component per boot); if it changed
     /// any slot, a second pass re-checks every component without acting.
     async fn check_active<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
+        flash: &mut F,
+        log: &mut BootLog,
+        floors: &Floors,
         report: &mut BootReport,
-    ) -> Result<(), Step> {
+        act: bool,
+    ) -> Result<(), BootError> {
         let layout = self.layout.clone();
         let mut acted = false;
+        let mut running = [None::<u32>; MAX_COMPONENTS];
         for slots in layout.components {
             let c = slots.id;
-            let Err(refusal) = self.check_one(store, c, report.state_readable).await else {
-                continue;
+            let refusal = match self.check_one(flash, c, floors).await {
+                Ok(counter) => {
+                    if let Some(r) = running.get_mut(usize::from(c)) {
+                        *r = Some(counter);
+                    }
+                    continue;
+                }
+                Err(refusal) => refusal,
             };
-            if !report.state_readable {
+            if !act {
                 report.refuse(c, refusal);
                 continue;
             }
-            let txn = store.txn().await?;
+            let txn = log.state();
             if txn.phase == Phase::Trial && txn.members.contains(c) {
-                self.revert(store, txn, ERROR_ACTIVE_INVALID, report)
+                self.revert(flash, log, floors, Flag::RevertInvalid, report)
                     .await?;
                 acted = true;
-            } else if store.component(c).await?.state == State::Updated
-                && self.backup_valid(store, c).await?
+            } else if txn.phase == Phase::Idle
+                && txn.backups.contains(c)
+                && verify::backup_valid(flash, &self.layout, &self.keys, c, floors.of(c)).await
             {
                 let mut sectors = [0u16; MAX_COMPONENTS];
                 if let Some(s) = sectors.get_mut(usize::from(c)) {
                     *s = slots.sectors;
                 }
-                let recovery = TxnRecord {
+                let recovery = BootRecord {
                     seq: txn.seq.wrapping_add(1),
                     phase: Phase::Reverting,
                     members: Members::NONE.with(c),
                     error: ERROR_ACTIVE_INVALID,
                     trial_booted: false,
+                    backups: txn.backups.without(c),
+                    done: 0,
                     sectors,
+                    ..txn
                 };
-                store.set_txn(&recovery).await?;
-                self.continue_revert(store, recovery, report).await?;
+                log.commit(flash, &recovery).await?;
+                self.continue_revert(flash, log, report).await?;
                 report.action = BootAction::Recovered(c);
                 acted = true;
             } else {
@@ -429,61 +491,83 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         }
         if acted {
             // A rollback replaces every member of the transaction, including ones that passed.
+            running = [None; MAX_COMPONENTS];
             for slots in layout.components {
                 if report.invalid.contains(slots.id) {
                     continue;
                 }
-                if let Err(refusal) = self.check_one(store, slots.id, true).await {
-                    report.refuse(slots.id, refusal);
+                match self.check_one(flash, slots.id, floors).await {
+                    Ok(counter) => {
+                        if let Some(r) = running.get_mut(usize::from(slots.id)) {
+                            *r = Some(counter);
+                        }
+                    }
+                    Err(refusal) => report.refuse(slots.id, refusal),
                 }
             }
+        }
+        if act {
+            self.store_floors(flash, log, &running).await?;
         }
         Ok(())
     }
 
-    /// Authenticate `c`'s active image and check its security counter.
+    /// Raise the stored floor of every component whose verified active image is not on trial to
+    /// that image's counter (and write the first record of a fresh device).
+    async fn store_floors<F: AsyncNorFlash>(
+        &mut self,
+        flash: &mut F,
+        log: &mut BootLog,
+        running: &[Option<u32>; MAX_COMPONENTS],
+    ) -> Result<(), BootError> {
+        let txn = log.state();
+        let on_trial = match txn.phase {
+            Phase::Idle | Phase::Failed | Phase::Updated | Phase::Staged => Members::NONE,
+            _ => txn.members,
+        };
+        let mut next = txn;
+        let mut changed = log.health() == Health::Fresh;
+        for (c, counter) in running.iter().enumerate() {
+            let (Some(counter), Ok(id)) = (counter, ComponentId::try_from(c)) else {
+                continue;
+            };
+            if on_trial.contains(id) {
+                continue;
+            }
+            if let Some(stored) = next.counters.get_mut(c) {
+                if *counter > *stored {
+                    *stored = *counter;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            log.commit(flash, &next).await?;
+        }
+        Ok(())
+    }
+
+    /// Authenticate `c`'s active image and check its security counter; returns the counter.
     async fn check_one<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
+        flash: &mut F,
         c: ComponentId,
-        counters_readable: bool,
-    ) -> Result<(), Refusal> {
+        floors: &Floors,
+    ) -> Result<u32, Refusal> {
         let slots = self
             .layout
             .component(c)
             .ok_or(Refusal::Image(ImageError::Storage))?;
         let max = slots.max_image_size(self.layout.sector_size);
-        let scanned = verify::authenticate(store.flash(), &self.keys, slots.primary, max)
+        let scanned = verify::authenticate(flash, &self.keys, slots.primary, max)
             .await
             .map_err(Refusal::Image)?;
-        if counters_readable {
-            let floor = self.counters.read(store, c).await.unwrap_or(0);
-            let image = scanned.security_counter.unwrap_or(0);
-            if image < floor {
-                return Err(Refusal::SecurityCounter { image, floor });
-            }
+        let floor = floors.of(c);
+        let image = scanned.security_counter.unwrap_or(0);
+        if image < floor {
+            return Err(Refusal::SecurityCounter { image, floor });
         }
-        Ok(())
-    }
-
-    /// Whether `c`'s backup (the previous image, at offset 0 of the secondary slot after an
-    /// install) authenticates and respects the stored security counter.
-    async fn backup_valid<F: AsyncNorFlash>(
-        &mut self,
-        store: &mut StateStore<'_, F>,
-        c: ComponentId,
-    ) -> Result<bool, Step> {
-        let Some(slots) = self.layout.component(c) else {
-            return Ok(false);
-        };
-        let max = slots.max_image_size(self.layout.sector_size);
-        let Ok(scanned) =
-            verify::authenticate(store.flash(), &self.keys, slots.secondary, max).await
-        else {
-            return Ok(false);
-        };
-        let floor = self.counters.read(store, c).await?;
-        Ok(scanned.security_counter.unwrap_or(0) >= floor)
+        Ok(image)
     }
 
     /// Step 6 (bookkeeping): the first hand-over to trial images is recorded, so that the next
@@ -491,20 +575,15 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     /// trial does not run.
     async fn mark_trial_booted<F: AsyncNorFlash>(
         &mut self,
-        store: &mut StateStore<'_, F>,
-        report: &mut BootReport,
-    ) -> Result<(), Step> {
-        let txn = store.txn().await?;
+        flash: &mut F,
+        log: &mut BootLog,
+        report: &BootReport,
+    ) -> Result<(), BootError> {
+        let txn = log.state();
         let refused_member = txn.members.iter().any(|c| report.invalid.contains(c));
         if txn.phase == Phase::Trial && !txn.trial_booted && !refused_member {
-            store
-                .set_txn(&TxnRecord {
-                    trial_booted: true,
-                    ..txn
-                })
-                .await?;
+            log.set_flag(flash, Flag::Booted).await?;
         }
-        report.trial = txn.phase == Phase::Trial;
         Ok(())
     }
 }

@@ -1,11 +1,11 @@
 //! The swap engine: moves sectors between a component's primary and secondary slots in the
-//! offset scheme of `docs/on-flash-contract.md`, one erase per sector per slot, recording a
-//! progress record after every step so that a cut anywhere resumes where it stopped.
+//! offset scheme of `docs/on-flash-contract.md`, one erase per sector per slot, recording every
+//! step as one word of the boot log so that a cut anywhere resumes where it stopped.
 
 use crate::BootError;
 use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{Direction, StateStore, SwapProgress, TxnRecord};
+use fwu_shared::state::{BootLog, Direction};
 use fwu_shared::ComponentId;
 
 /// Bytes moved per read/program during a sector copy.
@@ -17,7 +17,7 @@ pub struct Stopped {
     /// Member being swapped.
     pub member: ComponentId,
     /// Steps of that member that completed.
-    pub steps: u16,
+    pub steps: u32,
 }
 
 /// Source and destination addresses of step `step` of a swap of `n` sectors.
@@ -29,9 +29,9 @@ pub fn step_addresses(
     sector: u32,
     dir: Direction,
     n: u16,
-    step: u16,
+    step: u32,
 ) -> (u32, u32) {
-    let pair = u32::from(step / 2);
+    let pair = step / 2;
     let second = step % 2 == 1;
     let p = |k: u32| slots.primary + k * sector;
     let s = |k: u32| slots.secondary + k * sector;
@@ -39,14 +39,22 @@ pub fn step_addresses(
         (Direction::Install, false) => (p(pair), s(pair)),
         (Direction::Install, true) => (s(pair + 1), p(pair)),
         (Direction::Revert, false) => {
-            let k = u32::from(n) - 1 - pair;
+            let k = u32::from(n).saturating_sub(1 + pair);
             (p(k), s(k + 1))
         }
         (Direction::Revert, true) => {
-            let k = u32::from(n) - 1 - pair;
+            let k = u32::from(n).saturating_sub(1 + pair);
             (s(k), p(k))
         }
     }
+}
+
+/// Whether the sector at `addr` lies inside `slots`' primary or secondary slot.
+fn inside(slots: &ComponentSlots, sector: u32, addr: u32) -> bool {
+    let end = addr.saturating_add(sector);
+    let p = slots.primary_range(sector);
+    let s = slots.secondary_range(sector);
+    (addr >= p.start && end <= p.end) || (addr >= s.start && end <= s.end)
 }
 
 /// Erase the sector at `dst` and copy the sector at `src` into it. Chunks that read as erased
@@ -74,50 +82,40 @@ pub async fn copy_sector<F: NorFlash>(
     Ok(())
 }
 
-/// Run (or resume) the swap of every member of `txn` in direction `dir`, members in
-/// increasing id order, each over `txn.sectors_of(member)` sectors.
+/// Run (or resume) the swap of every member of the current transaction in direction `dir`,
+/// members in increasing id order, each over its recorded number of sectors, from the step the
+/// boot log says is next.
 pub async fn run<F: NorFlash>(
-    store: &mut StateStore<'_, F>,
+    flash: &mut F,
+    log: &mut BootLog,
     layout: &Layout<'_>,
-    txn: &TxnRecord,
     dir: Direction,
 ) -> Result<(), SwapError> {
-    let resume = store
-        .progress()
-        .await
-        .map_err(|_| SwapError::State)?
-        .filter(|p| p.seq == txn.seq && p.direction == dir);
+    let txn = log.state();
+    let sector = layout.sector_size;
+    let mut global = 0u32;
     for member in txn.members.iter() {
         let slots = layout.component(member).ok_or(SwapError::Layout)?;
         let n = txn.sectors_of(member);
-        let total = n.saturating_mul(2);
-        let done = match resume {
-            Some(p) if p.member == member => p.steps.min(total),
-            Some(p) if p.member > member => total,
-            _ => 0,
-        };
-        for step in done..total {
-            let (src, dst) = step_addresses(slots, layout.sector_size, dir, n, step);
-            copy_sector(store.flash(), src, dst, layout.sector_size)
-                .await
-                .map_err(|_| {
-                    SwapError::Flash(Stopped {
-                        member,
-                        steps: step,
-                    })
-                })?;
-            let progress = SwapProgress {
-                seq: txn.seq,
-                direction: dir,
-                member,
-                steps: step + 1,
-            };
-            store.set_progress(&progress).await.map_err(|_| {
-                SwapError::Flash(Stopped {
-                    member,
-                    steps: step + 1,
-                })
-            })?;
+        if n > slots.sectors {
+            return Err(SwapError::Layout);
+        }
+        for step in 0..2 * u32::from(n) {
+            if global >= txn.done {
+                let (src, dst) = step_addresses(slots, sector, dir, n, step);
+                // Whatever a record says, nothing outside this member's slots is touched.
+                if !inside(slots, sector, src) || !inside(slots, sector, dst) {
+                    return Err(SwapError::Layout);
+                }
+                let stopped = |steps| SwapError::Flash(Stopped { member, steps });
+                copy_sector(flash, src, dst, sector)
+                    .await
+                    .map_err(|_| stopped(step))?;
+                log.step_done(flash, dir, global)
+                    .await
+                    .map_err(|_| stopped(step + 1))?;
+            }
+            global += 1;
         }
     }
     Ok(())
@@ -128,9 +126,7 @@ pub async fn run<F: NorFlash>(
 pub enum SwapError {
     /// The flash failed during a step (or while recording it).
     Flash(Stopped),
-    /// The progress record could not be read.
-    State,
-    /// A member is not in the layout.
+    /// A member or its sector count does not fit the layout.
     Layout,
 }
 
@@ -138,7 +134,6 @@ impl From<SwapError> for BootError {
     fn from(e: SwapError) -> Self {
         match e {
             SwapError::Flash(_) => BootError::Flash,
-            SwapError::State => BootError::State,
             SwapError::Layout => BootError::State,
         }
     }
@@ -185,5 +180,10 @@ mod tests {
                 (0x10000, 0x1000)
             ]
         );
+        for (src, dst) in inst.iter().chain(&rev) {
+            assert!(inside(&slots, s, *src) && inside(&slots, s, *dst));
+        }
+        assert!(!inside(&slots, s, 0x1400));
+        assert!(!inside(&slots, s, 0x10500));
     }
 }

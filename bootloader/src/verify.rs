@@ -1,16 +1,18 @@
 //! Verification at boot: every staged member is checked before the first byte moves (hash,
-//! signature, the digest the update service accepted, security counter, dependencies), and
-//! active images are authenticated before they run.
+//! signature, security counter, the swap plan `install` recorded, the digest of the staged set
+//! the update service verified, dependencies), backups are checked before a revert touches a
+//! trial image, and active images are authenticated before they run.
 
 use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::image::{
-    image_extent_async, scan_flash_async, ImageError, ImageHeader, KeyRing, ScannedImage,
-    IMAGE_HEADER_SIZE,
+    scan_flash_async, ImageError, ImageHeader, KeyRing, ScannedImage, IMAGE_HEADER_SIZE,
 };
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{SecurityCounters, StateStore, TxnRecord, MAX_COMPONENTS};
+use fwu_shared::state::plan::swap_sectors;
+use fwu_shared::state::records::ERROR_STAGED_MISMATCH;
+use fwu_shared::state::{staged_set_digest, BootRecord, MAX_COMPONENTS};
 use fwu_shared::version::{BuildNumber, Dependencies};
-use fwu_shared::{ComponentId, Error, ImageVersion};
+use fwu_shared::{ComponentId, Error, ImageVersion, PsaStatus};
 
 /// Buffer used to stream images through the hash.
 const SCAN_BUF: usize = 256;
@@ -38,67 +40,70 @@ pub async fn active_version<F: NorFlash>(
     ImageHeader::parse(&hdr).ok().map(|h| h.version)
 }
 
-/// Bytes occupied by the image in `c`'s primary slot (header to end of TLVs), or the whole slot
-/// when it holds no parsable image (then everything is swapped).
-pub async fn active_extent<F: NorFlash>(flash: &mut F, slots: &ComponentSlots, sector: u32) -> u32 {
-    let mut buf = [0u8; SCAN_BUF];
-    let max = slots.max_image_size(sector);
-    image_extent_async(flash, slots.primary, max, &mut buf)
-        .await
-        .unwrap_or(max)
+/// Why a staged set may not be installed now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Refused for good: record this error for every member.
+    Refuse(PsaStatus),
+    /// The flash could not be read: decide at a later boot.
+    Defer,
 }
 
-/// Verify every member of a `Staged` transaction; on success return the number of sectors each
-/// member's swap must cover. Any failure is the PSA error to record for all members.
-pub async fn verify_staged<F: NorFlash, C: SecurityCounters>(
-    store: &mut StateStore<'_, F>,
+/// Verify every member of a `Staged` transaction against the images in the staging areas;
+/// `floor(c)` is the security counter floor of `c`.
+pub async fn verify_staged<F: NorFlash>(
+    flash: &mut F,
     layout: &Layout<'_>,
     keys: &KeyRing<'_>,
-    counters: &mut C,
-    txn: &TxnRecord,
+    txn: &BootRecord,
+    floor: impl Fn(ComponentId) -> u32,
     build: BuildNumber,
-) -> Result<[u16; MAX_COMPONENTS], Error> {
+) -> Result<(), Verdict> {
     let sector = layout.sector_size;
     let mut versions = [None::<ImageVersion>; MAX_COMPONENTS];
     let mut deps = [Dependencies::default(); MAX_COMPONENTS];
-    let mut sectors = [0u16; MAX_COMPONENTS];
+    let mut digests = [[0u8; 32]; MAX_COMPONENTS];
     for c in txn.members.iter() {
-        let slots = layout.component(c).ok_or(Error::InvalidArgument)?;
-        let max = slots.max_image_size(sector);
-        let scanned = authenticate(store.flash(), keys, slots.staging_offset(sector), max)
-            .await
-            .map_err(ImageError::psa_error)?;
-        let record = store
+        let slots = layout
             .component(c)
-            .await
-            .map_err(|_| Error::StorageFailure)?;
-        if record.staged.digest != scanned.digest {
-            // Validly signed, but not the image the update service verified and the client
-            // installed: the staging area was changed behind the service's back.
-            return Err(Error::InvalidSignature);
+            .ok_or(Verdict::Refuse(Error::InvalidArgument.code()))?;
+        let max = slots.max_image_size(sector);
+        let scanned = match authenticate(flash, keys, slots.staging_offset(sector), max).await {
+            Ok(s) => s,
+            Err(ImageError::Storage) => return Err(Verdict::Defer),
+            Err(e) => return Err(Verdict::Refuse(e.psa_error().code())),
+        };
+        if scanned.security_counter.unwrap_or(0) < floor(c) {
+            return Err(Verdict::Refuse(Error::NotPermitted.code()));
         }
-        let floor = counters
-            .read(store, c)
-            .await
-            .map_err(|_| Error::StorageFailure)?;
-        if scanned.security_counter.unwrap_or(0) < floor {
-            return Err(Error::NotPermitted);
+        if swap_sectors(flash, slots, sector, scanned.total_size).await != txn.sectors_of(c) {
+            return Err(Verdict::Refuse(ERROR_STAGED_MISMATCH));
         }
         let index = usize::from(c);
-        if let (Some(v), Some(d)) = (versions.get_mut(index), deps.get_mut(index)) {
+        if let (Some(v), Some(d), Some(g)) = (
+            versions.get_mut(index),
+            deps.get_mut(index),
+            digests.get_mut(index),
+        ) {
             *v = Some(scanned.header.version);
             *d = scanned.dependencies;
+            *g = scanned.digest;
         }
-        let old = active_extent(store.flash(), slots, sector).await;
-        let needed = scanned.total_size.max(old).div_ceil(sector);
-        if let Some(s) = sectors.get_mut(index) {
-            *s = u16::try_from(needed).map_err(|_| Error::InvalidArgument)?;
-        }
+    }
+    let set = staged_set_digest(
+        txn.members
+            .iter()
+            .map(|c| (c, digests.get(usize::from(c)).copied().unwrap_or_default())),
+    );
+    if set != txn.digest {
+        // Validly signed, but not the images the update service verified and the client
+        // installed: the staging area was changed behind the service's back.
+        return Err(Verdict::Refuse(Error::InvalidSignature.code()));
     }
     let mut active = [None::<ImageVersion>; MAX_COMPONENTS];
     for slots in layout.components {
         if let Some(a) = active.get_mut(usize::from(slots.id)) {
-            *a = active_version(store.flash(), slots).await;
+            *a = active_version(flash, slots).await;
         }
     }
     let version_of = |d: ComponentId| {
@@ -111,8 +116,28 @@ pub async fn verify_staged<F: NorFlash, C: SecurityCounters>(
     for c in txn.members.iter() {
         let list = deps.get(usize::from(c)).copied().unwrap_or_default();
         if list.first_unmet(version_of, build).is_some() {
-            return Err(Error::DependencyNeeded);
+            return Err(Verdict::Refuse(Error::DependencyNeeded.code()));
         }
     }
-    Ok(sectors)
+    Ok(())
+}
+
+/// Whether `c`'s backup (its previous image, at offset 0 of the secondary slot after an
+/// install) authenticates and respects `floor`: checked before any revert touches the trial
+/// image, and before a recovery.
+pub async fn backup_valid<F: NorFlash>(
+    flash: &mut F,
+    layout: &Layout<'_>,
+    keys: &KeyRing<'_>,
+    c: ComponentId,
+    floor: u32,
+) -> bool {
+    let Some(slots) = layout.component(c) else {
+        return false;
+    };
+    let max = slots.max_image_size(layout.sector_size);
+    match authenticate(flash, keys, slots.secondary, max).await {
+        Ok(scanned) => scanned.security_counter.unwrap_or(0) >= floor,
+        Err(_) => false,
+    }
 }

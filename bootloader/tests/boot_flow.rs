@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use fwu_bootloader::{BootAction, Refusal, ERROR_TRIAL_NOT_ACCEPTED};
+use fwu_bootloader::{BootAction, Refusal, StateReport, ERROR_TRIAL_NOT_ACCEPTED};
 use fwu_shared::image::ImageError;
 use fwu_shared::state::{Members, Phase};
 use fwu_shared::version::Dependency;
@@ -30,12 +30,15 @@ fn an_idle_device_boots_its_authenticated_image_and_changes_nothing() {
     let mut f = new_flash();
     flash_active(&mut f, 0, &image(v(1, 0), 5000, 1, &[], 1));
     flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
-    // The first boot of a factory-fresh device writes the state pages' headers.
-    assert_eq!(boot(&mut f).unwrap().action, BootAction::None);
+    // The first boot of a factory-fresh device writes its first state, with the factory
+    // images' counters as the floors.
+    let r = boot(&mut f).unwrap();
+    assert_eq!((r.action, r.state), (BootAction::None, StateReport::Fresh));
+    assert_eq!((counter(&mut f, 0), counter(&mut f, 1)), (1, 1));
     f.reset_stats();
     let r = boot(&mut f).unwrap();
     assert_eq!(r.action, BootAction::None);
-    assert!(!r.trial && r.refused.is_none() && r.state_readable);
+    assert!(!r.trial && r.refused.is_none() && r.state == StateReport::Ok);
     assert_eq!(
         f.stats().ops(),
         0,
@@ -86,7 +89,11 @@ fn install_trial_then_automatic_revert_for_each_image_size() {
             state_of(&mut f, 0),
             (State::Failed, ERROR_TRIAL_NOT_ACCEPTED)
         );
-        assert_eq!(counter(&mut f, 0), 0);
+        assert_eq!(
+            counter(&mut f, 0),
+            1,
+            "the old image's floor, never the trial's"
+        );
         // And it stays that way.
         assert_eq!(boot(&mut f).unwrap().action, BootAction::None);
         assert_eq!(primary(&f, 0, old.len()), &old[..]);
@@ -98,15 +105,15 @@ fn a_cut_between_install_and_hand_over_does_not_count_as_a_trial_boot() {
     let (mut f, _old, new) = staged_update(8000, 8000);
     let r = boot(&mut f).unwrap();
     assert!(r.trial);
-    // Pretend the hand-over record never made it: the Trial phase without trial_booted.
-    with_store(&mut f, |st| {
-        let t = embassy_futures::block_on(st.txn()).unwrap();
-        embassy_futures::block_on(st.set_txn(&fwu_shared::state::TxnRecord {
+    // Pretend the hand-over mark never made it: the Trial phase without trial_booted.
+    let t = txn(&mut f);
+    commit(
+        &mut f,
+        &fwu_shared::state::BootRecord {
             trial_booted: false,
             ..t
-        }))
-        .unwrap();
-    });
+        },
+    );
     let r = boot(&mut f).unwrap();
     assert_eq!(r.action, BootAction::None);
     assert!(r.trial, "the trial image gets its run");
@@ -117,18 +124,23 @@ fn a_cut_between_install_and_hand_over_does_not_count_as_a_trial_boot() {
 fn install_then_accept_keeps_the_new_image_and_raises_the_counter() {
     let (mut f, old, new) = staged_update(12_000, 20_000);
     boot(&mut f).unwrap();
-    set_phase(&mut f, Phase::Updated, 0);
-    assert_eq!(counter(&mut f, 0), 0);
+    assert_eq!(
+        counter(&mut f, 0),
+        0,
+        "not raised to the trial image's counter"
+    );
+    accept(&mut f);
+    assert_eq!(counter(&mut f, 0), 2, "raised by the acceptance itself");
     let r = boot(&mut f).unwrap();
     assert_eq!(r.action, BootAction::None);
     assert!(!r.trial);
     assert_eq!(state_of(&mut f, 0), (State::Updated, 0));
-    assert_eq!(txn(&mut f).phase, Phase::Idle);
     assert_eq!(
-        counter(&mut f, 0),
-        2,
-        "raised once the acceptance is durable"
+        txn(&mut f).phase,
+        Phase::Updated,
+        "settling is the service's"
     );
+    assert_eq!(counter(&mut f, 0), 2);
     assert_eq!(primary(&f, 0, new.len()), &new[..]);
     assert_eq!(secondary(&f, 0, 0, old.len()), &old[..]);
     boot(&mut f).unwrap();
@@ -228,7 +240,7 @@ fn an_unmet_dependency_at_boot_fails_every_member_and_moves_nothing() {
         state_of(&mut f, 1),
         (State::Failed, Error::DependencyNeeded.code())
     );
-    let state_end = (4 * SECTOR) as usize;
+    let state_end = (6 * SECTOR) as usize;
     assert_eq!(
         &f.contents()[state_end..],
         &before[state_end..],
@@ -261,9 +273,7 @@ fn staged_images_that_fail_verification_are_refused_and_nothing_moves() {
             "security counter below the stored one",
             Box::new(|f: &mut Flash, _new: &[u8]| {
                 // The running image has counter 1, the stored floor is 1, the candidate has 0.
-                with_store(f, |st| {
-                    embassy_futures::block_on(st.raise_stored_counter(0, 1)).unwrap()
-                });
+                raise_counter(f, 0, 1);
                 make_candidate(f, 0, &image(v(2, 0), 20_000, 0, &[], 0xb3));
             }),
             Error::NotPermitted.code(),
@@ -338,9 +348,7 @@ fn an_active_image_below_the_stored_counter_is_refused() {
     let mut f = new_flash();
     flash_active(&mut f, 0, &image(v(1, 0), 10_000, 3, &[], 1));
     flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
-    with_store(&mut f, |st| {
-        embassy_futures::block_on(st.raise_stored_counter(0, 4)).unwrap()
-    });
+    raise_counter(&mut f, 0, 4);
     let r = boot(&mut f).unwrap();
     assert_eq!(
         r.refused,
@@ -353,7 +361,8 @@ fn an_updated_component_whose_image_rots_is_recovered_from_its_backup() {
     let (mut f, old, new) = staged_update(12_000, 20_000);
     flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
     boot(&mut f).unwrap();
-    set_phase(&mut f, Phase::Updated, 0);
+    accept(&mut f);
+    settle(&mut f);
     boot(&mut f).unwrap();
     assert_eq!(state_of(&mut f, 0), (State::Updated, 0));
     // Bit rot in the new image; the backup (v1, counter 1) is still acceptable only if the
@@ -384,7 +393,8 @@ fn an_updated_component_whose_image_rots_is_recovered_from_its_backup() {
         (f, old, new)
     };
     boot(&mut f).unwrap();
-    set_phase(&mut f, Phase::Updated, 0);
+    accept(&mut f);
+    settle(&mut f);
     boot(&mut f).unwrap();
     let mut rotten = new2.clone();
     rotten[100] ^= 1;
@@ -403,13 +413,20 @@ fn a_corrupted_state_partition_boots_the_authenticated_image_safely() {
     let img = image(v(1, 0), 10_000, 1, &[], 1);
     flash_active(&mut f, 0, &img);
     flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
-    let junk: Vec<u8> = (0..4 * SECTOR as usize)
+    let junk: Vec<u8> = (0..6 * SECTOR as usize)
         .map(|i| (i * 151 % 251) as u8)
         .collect();
     f.load(0, &junk);
+    let before = f.contents().to_vec();
     let r = boot(&mut f).unwrap();
+    assert_eq!(r.state, StateReport::Corrupt);
     assert!(r.refused.is_none());
     assert_eq!(primary(&f, 0, img.len()), &img[..]);
+    assert_eq!(
+        f.contents(),
+        &before[..],
+        "nothing is written, nothing reformatted"
+    );
 }
 
 #[test]
@@ -451,14 +468,14 @@ fn a_trial_member_failing_authentication_rolls_back_the_whole_transaction() {
         BootAction::Installed(Members(0b11))
     );
     // As if power failed before the hand-over was recorded, and the radio image then rotted.
-    with_store(&mut f, |st| {
-        let t = embassy_futures::block_on(st.txn()).unwrap();
-        embassy_futures::block_on(st.set_txn(&fwu_shared::state::TxnRecord {
+    let t = txn(&mut f);
+    commit(
+        &mut f,
+        &fwu_shared::state::BootRecord {
             trial_booted: false,
             ..t
-        }))
-        .unwrap();
-    });
+        },
+    );
     let mut rotten = radio2.clone();
     rotten[200] ^= 4;
     f.load(slots(1).primary as usize, &rotten);

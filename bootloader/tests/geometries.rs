@@ -9,7 +9,10 @@ use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{scan_slice, KeyRing};
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::records::StagedImage;
-use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, StoredCounters, TxnRecord};
+use fwu_shared::state::{
+    staged_set_digest, BootLog, BootRecord, Catalog, ComponentRecord, Members, Phase,
+    StateGeometry, StoredCounters,
+};
 use fwu_shared::{ImageVersion, State};
 use fwu_sim_flash::{Geometry, SimFlash};
 
@@ -30,20 +33,48 @@ fn image(version: ImageVersion, total: usize, seed: u8) -> Vec<u8> {
     out
 }
 
+/// Commit `rec` to the boot log of `layout` on `f`.
+fn commit<const S: usize, const W: usize>(
+    f: &mut SimFlash<S, W>,
+    layout: &Layout,
+    rec: &BootRecord,
+) {
+    let mut log = block_on(BootLog::open(f, layout)).unwrap();
+    block_on(log.commit(f, rec)).unwrap();
+}
+
+fn txn<const S: usize, const W: usize>(f: &mut SimFlash<S, W>, layout: &Layout) -> BootRecord {
+    block_on(BootLog::open(f, layout)).unwrap().state()
+}
+
 fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
     let s = S as u32;
+    let probe = [ComponentSlots {
+        id: 0,
+        primary: 0,
+        secondary: 0,
+        sectors,
+    }];
+    let state = StateGeometry::sectors_needed(
+        &Layout {
+            sector_size: s,
+            components: &probe,
+            state: 0..0,
+        },
+        W as u32,
+    );
     let slots = [ComponentSlots {
         id: 0,
-        primary: 2 * s,
-        secondary: (2 + u32::from(sectors)) * s,
+        primary: state * s,
+        secondary: (state + u32::from(sectors)) * s,
         sectors,
     }];
     let layout = Layout {
         sector_size: s,
         components: &slots,
-        state: 0..2 * s,
+        state: 0..state * s,
     };
-    let total_sectors = 2 + 2 * usize::from(sectors) + 1;
+    let total_sectors = state as usize + 2 * usize::from(sectors) + 1;
     let mut f = SimFlash::<S, W>::new(Geometry {
         sectors: total_sectors,
         erased: 0xff,
@@ -53,9 +84,8 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
     let new = image(ImageVersion::new(2, 0, 0, 0), len, 2);
     f.load(slots[0].primary as usize, &old);
     f.load(slots[0].staging_offset(s) as usize, &new);
-    let stage = |f: &mut SimFlash<S, W>, seq: u32| {
+    let stage = |f: &mut SimFlash<S, W>| {
         let scanned = scan_slice(&new, new.len() as u32).unwrap();
-        let mut st = StateStore::new(f, layout.state.clone()).unwrap();
         let rec = ComponentRecord {
             state: State::Candidate,
             staged: StagedImage {
@@ -67,14 +97,30 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
             },
             ..ComponentRecord::default()
         };
-        block_on(st.set_component(0, &rec)).unwrap();
-        block_on(st.set_txn(&TxnRecord {
-            seq,
-            phase: Phase::Staged,
-            members: Members(1),
-            ..TxnRecord::default()
-        }))
-        .unwrap();
+        let mut cat = block_on(Catalog::open(f, &layout)).unwrap();
+        block_on(cat.put(f, 0, &rec)).unwrap();
+        let n = block_on(fwu_shared::state::plan::swap_sectors(
+            f,
+            &slots[0],
+            s,
+            scanned.total_size,
+        ));
+        let old = txn(f, &layout);
+        let mut sectors = [0u16; 8];
+        sectors[0] = n;
+        commit(
+            f,
+            &layout,
+            &BootRecord {
+                seq: old.seq + 1,
+                phase: Phase::Staged,
+                members: Members(1),
+                sectors,
+                digest: staged_set_digest([(0u8, scanned.digest)].into_iter()),
+                counters: old.counters,
+                ..BootRecord::default()
+            },
+        );
     };
     let keys = [Ed25519Signer::from_seed(&[3; 32]).public_key()];
     let boot = |f: &mut SimFlash<S, W>| {
@@ -90,7 +136,7 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
     let p = slots[0].primary as usize;
     let used = new.len().div_ceil(S);
 
-    stage(&mut f, 1);
+    stage(&mut f);
     f.reset_stats();
     assert_eq!(
         boot(&mut f).action,
@@ -128,21 +174,21 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
     }
     f = erased;
     f.load(slots[0].staging_offset(s) as usize, &new);
-    {
-        let mut st = StateStore::new(&mut f, layout.state.clone()).unwrap();
-        block_on(st.settle(&mut StoredCounters)).unwrap();
-    }
-    stage(&mut f, 2);
+    let failed = txn(&mut f, &layout);
+    assert_eq!(failed.phase, Phase::Failed);
+    commit(&mut f, &layout, &failed.settled());
+    stage(&mut f);
     assert_eq!(boot(&mut f).action, BootAction::Installed(Members(1)));
-    {
-        let mut st = StateStore::new(&mut f, layout.state.clone()).unwrap();
-        let t = block_on(st.txn()).unwrap();
-        block_on(st.set_txn(&TxnRecord {
+    let t = txn(&mut f, &layout);
+    commit(
+        &mut f,
+        &layout,
+        &BootRecord {
             phase: Phase::Updated,
+            trial_booted: false,
             ..t
-        }))
-        .unwrap();
-    }
+        },
+    );
     assert_eq!(boot(&mut f).action, BootAction::None);
     assert_eq!(boot(&mut f).action, BootAction::None);
     assert_eq!(&f.contents()[p..p + new.len()], &new[..], "{S}/{W}");

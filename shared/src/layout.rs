@@ -58,10 +58,16 @@ pub enum LayoutError {
     EmptySlot(ComponentId),
     /// A slot or the state partition does not start on a sector boundary.
     Misaligned,
-    /// The state partition has fewer than two sectors.
-    StateTooSmall,
-    /// The state partition has more than 64 sectors.
-    StateTooLarge,
+    /// The state partition has fewer sectors than its parts need (`needed`).
+    StateTooSmall {
+        /// Sectors the layout's state partition needs at least.
+        needed: u32,
+    },
+    /// The state partition has more sectors than its parts can use (`most`).
+    StateTooLarge {
+        /// Sectors the layout's state partition may have at most.
+        most: u32,
+    },
     /// Something extends past the end of the device.
     OutOfDevice,
     /// Two regions overlap.
@@ -134,12 +140,6 @@ impl<'a> Layout<'a> {
                 return Err(LayoutError::EmptySlot(c.id));
             }
         }
-        if self.state.end < self.state.start || self.state.end - self.state.start < 2 * ss {
-            return Err(LayoutError::StateTooSmall);
-        }
-        if (self.state.end - self.state.start) / ss > crate::state::guard::MAX_PAGES {
-            return Err(LayoutError::StateTooLarge);
-        }
         let regions = || {
             self.components
                 .iter()
@@ -161,6 +161,7 @@ impl<'a> Layout<'a> {
                 }
             }
         }
+        crate::state::StateGeometry::new(self, write_size)?;
         Ok(())
     }
 }
@@ -194,7 +195,7 @@ mod tests {
         let l = Layout {
             sector_size: S,
             components: &c,
-            state: 0x8000..0xa000,
+            state: 0x0..0x6000,
         };
         assert_eq!(l.validate(0x100000, S, 4), Ok(()));
         let c0 = l.component(0).unwrap();
@@ -210,7 +211,7 @@ mod tests {
         let l = Layout {
             sector_size: S,
             components: &c,
-            state: 0x8000..0xa000,
+            state: 0x0..0x6000,
         };
         assert_eq!(l.validate(0x100000, 2048, 4), Err(LayoutError::SectorSize));
         assert_eq!(
@@ -226,24 +227,24 @@ mod tests {
         assert_eq!(l.validate(0x100000, S, 12), Err(LayoutError::WriteSize));
         assert_eq!(
             Layout {
-                state: 0..65 * S,
+                state: 0x100000..0x100000 + 69 * S,
                 ..l.clone()
             }
             .validate(0x1000000, S, 4),
-            Err(LayoutError::StateTooLarge)
+            Err(LayoutError::StateTooLarge { most: 68 })
         );
         assert_eq!(l.validate(0x70000, S, 4), Err(LayoutError::OutOfDevice));
         assert_eq!(
             Layout {
-                state: 0x8000..0x9000,
+                state: 0x0..0x5000,
                 ..l.clone()
             }
             .validate(0x100000, S, 4),
-            Err(LayoutError::StateTooSmall)
+            Err(LayoutError::StateTooSmall { needed: 6 })
         );
         assert_eq!(
             Layout {
-                state: 0x8100..0xa100,
+                state: 0x100..0x6100,
                 ..l.clone()
             }
             .validate(0x100000, S, 4),
@@ -251,7 +252,7 @@ mod tests {
         );
         assert_eq!(
             Layout {
-                state: 0x2f000..0x31000,
+                state: 0x2b000..0x31000,
                 ..l.clone()
             }
             .validate(0x100000, S, 4),

@@ -12,7 +12,6 @@
 
 use crate::device::{Device, Service};
 use crate::scenario::{run_call, Scenario, Shape, Step};
-use fwu_shared::state::StateStore;
 use fwu_shared::ComponentInfo;
 use fwu_sim_flash::CutModel;
 use std::ops::Range;
@@ -51,17 +50,7 @@ pub fn observe<const S: usize, const W: usize>(
         .map(|&c| sc.images.iter().position(|img| dev.runs(c, img)))
         .collect();
     let may_run = ids.iter().map(|&c| report.may_run(c)).collect();
-    let mut counters = Vec::new();
-    {
-        let mut flash = dev.flash_mut();
-        let mut store = StateStore::new(&mut *flash, dev.layout().state.clone())
-            .map_err(|e| format!("{e:?}"))?;
-        for &c in &ids {
-            counters.push(
-                embassy_futures::block_on(store.stored_counter(c)).map_err(|e| format!("{e:?}"))?,
-            );
-        }
-    }
+    let counters = dev.counters()?;
     Ok(Observation {
         info,
         running,

@@ -11,7 +11,7 @@ use fwu_bootloader::{BootConfig, BootError, BootReport, Bootloader};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::StoredCounters;
+use fwu_shared::state::{BootLog, StoredCounters};
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, ImageVersion, Success};
 use fwu_sim_flash::{FlashError, Geometry, SimFlash};
@@ -192,6 +192,20 @@ impl<const S: usize, const W: usize> Device<S, W> {
             RebootRecorder::default(),
             StoredCounters,
         ))
+    }
+
+    /// The stored security counter floor of every component (the highest of both boot log
+    /// copies), read without writing anything.
+    pub fn counters(&self) -> Result<Vec<u32>, String> {
+        let mut flash = self.flash_mut();
+        let log =
+            block_on(BootLog::open(&mut *flash, &self.layout)).map_err(|e| format!("{e:?}"))?;
+        Ok(self
+            .layout
+            .components
+            .iter()
+            .map(|s| log.counter(s.id))
+            .collect())
     }
 
     /// Whether `c`'s primary slot starts with exactly `image`.

@@ -3,7 +3,8 @@
 
 use crate::device::{Device, Service};
 use embassy_futures::block_on;
-use fwu_shared::layout::ComponentSlots;
+use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::state::StateGeometry;
 use fwu_shared::version::Dependency;
 use fwu_shared::{ComponentId, FwuResult, ImageVersion, PsaStatus};
 use fwu_updater::PSA_FWU_MAX_WRITE_SIZE;
@@ -271,65 +272,71 @@ pub fn all<const S: usize, const W: usize>(shape: &Shape) -> Vec<Scenario> {
     out
 }
 
-fn slots(list: &[(ComponentId, u32, u32, u16)]) -> Vec<ComponentSlots> {
-    list.iter()
-        .map(|&(id, primary, secondary, sectors)| ComponentSlots {
+/// A shape with the state partition first (as large as the layout needs, plus `spare` sectors
+/// for the checkpoint map) and then each component's primary and secondary slot, in order.
+fn packed(
+    name: &'static str,
+    sector: u32,
+    write: u32,
+    comps: &[(ComponentId, u16)],
+    spare: u32,
+    fill: f64,
+) -> Shape {
+    let mut slots: Vec<ComponentSlots> = comps
+        .iter()
+        .map(|&(id, sectors)| ComponentSlots {
             id,
-            primary,
-            secondary,
+            primary: 0,
+            secondary: 0,
             sectors,
         })
-        .collect()
+        .collect();
+    let probe = Layout {
+        sector_size: sector,
+        components: &slots,
+        state: 0..0,
+    };
+    let state_sectors = StateGeometry::sectors_needed(&probe, write) + spare;
+    let mut at = state_sectors * sector;
+    for s in slots.iter_mut() {
+        s.primary = at;
+        at += u32::from(s.sectors) * sector;
+        s.secondary = at;
+        at += (u32::from(s.sectors) + 1) * sector;
+    }
+    Shape {
+        name,
+        sectors: (at / sector) as usize,
+        state_sectors,
+        slots,
+        fill,
+    }
 }
 
 /// 32 x 4 KiB application slots with 4-byte writes (and a second, 8-sector component).
 pub fn shape_4k() -> Shape {
-    Shape {
-        name: "32x4KiB w4",
-        sectors: 128,
-        state_sectors: 4,
-        slots: slots(&[(0, 0x10000, 0x30000, 32), (1, 0x60000, 0x68000, 8)]),
-        fill: 0.75,
-    }
+    packed("32x4KiB w4", 4096, 4, &[(0, 32), (1, 8)], 2, 0.75)
 }
 
 /// 8 x 128 KiB slots with 16-byte writes (STM32F4-like); images use about three sectors.
 pub fn shape_128k() -> Shape {
-    let s = 128 * 1024;
-    Shape {
-        name: "8x128KiB w16",
-        sectors: 19,
-        state_sectors: 2,
-        slots: slots(&[(0, 2 * s, 10 * s, 8)]),
-        fill: 0.33,
-    }
+    packed("8x128KiB w16", 128 * 1024, 16, &[(0, 8)], 0, 0.33)
 }
 
 /// 2 KiB sectors with 8-byte writes and three components.
 pub fn shape_2k() -> Shape {
-    let s = 2048;
-    Shape {
-        name: "2KiB w8",
-        sectors: 58,
-        state_sectors: 3,
-        slots: slots(&[
-            (0, 3 * s, 19 * s, 16),
-            (1, 36 * s, 42 * s, 6),
-            (2, 49 * s, 53 * s, 4),
-        ]),
-        fill: 0.75,
-    }
+    packed("2KiB w8", 2048, 8, &[(0, 16), (1, 6), (2, 4)], 0, 0.75)
 }
 
-/// 1 KiB sectors with a two-sector state partition, so the state map wraps several times per
-/// scenario.
+/// 1 KiB sectors with the smallest state partition the layout allows, so the boot log is
+/// compacted and the checkpoint map wraps several times per scenario.
 pub fn shape_1k() -> Shape {
-    let s = 1024;
-    Shape {
-        name: "1KiB w4 (state wraps)",
-        sectors: 36,
-        state_sectors: 2,
-        slots: slots(&[(0, 2 * s, 14 * s, 12), (1, 27 * s, 31 * s, 4)]),
-        fill: 0.75,
-    }
+    packed(
+        "1KiB w4 (state wraps)",
+        1024,
+        4,
+        &[(0, 12), (1, 4)],
+        0,
+        0.75,
+    )
 }

@@ -30,7 +30,7 @@ fn device() -> Dev {
             sectors: 8,
         },
     ];
-    Dev::new(0x80000 / 4096, 4, &slots)
+    Dev::new(0x80000 / 4096, 6, &slots)
 }
 
 fn v(major: u8) -> ImageVersion {

@@ -21,7 +21,7 @@ use embedded_storage_async::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::KeyRing;
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{Phase, StateStore, StoredCounters, TxnRecord};
+use fwu_shared::state::{BootLog, BootRecord, Phase, StoredCounters};
 use fwu_shared::version::BuildNumber;
 use fwu_shared::ImageVersion;
 use fwu_sim_flash::{FlashError, Geometry, SimFlash};
@@ -29,11 +29,11 @@ use fwu_updater::{Config, ResetHook, Updater, PSA_FWU_MAX_WRITE_SIZE};
 use std::rc::Rc;
 
 const SECTOR: u32 = 4096;
-const STATE: core::ops::Range<u32> = 0..4 * SECTOR;
+const STATE: core::ops::Range<u32> = 0..6 * SECTOR;
 static SLOTS: [ComponentSlots; 1] = [ComponentSlots {
     id: 0,
-    primary: 0x4000,
-    secondary: 0x14000,
+    primary: 0x6000,
+    secondary: 0x16000,
     sectors: 16,
 }];
 
@@ -151,7 +151,7 @@ fn main() {
 
     let flash = Counting {
         sim: Rc::new(RefCell::new(Sim::new(Geometry {
-            sectors: 0x25000 / 4096,
+            sectors: 0x27000 / 4096,
             erased: 0xff,
         }))),
         counts: Rc::default(),
@@ -216,16 +216,19 @@ fn main() {
     drop(u);
     {
         let mut h = flash.clone();
-        let mut store = StateStore::new(&mut h, STATE).unwrap();
+        let layout = config(keys).layout;
         block_on(async {
-            let txn = store.txn().await.unwrap();
-            store
-                .set_txn(&TxnRecord {
+            let mut log = BootLog::open(&mut h, &layout).await.unwrap();
+            let txn = log.state();
+            log.commit(
+                &mut h,
+                &BootRecord {
                     phase: Phase::Trial,
                     ..txn
-                })
-                .await
-                .unwrap();
+                },
+            )
+            .await
+            .unwrap();
         });
     }
     let u: Updater<'static, CriticalSectionRawMutex, Counting, NoReset> = block_on(Updater::new(

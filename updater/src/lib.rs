@@ -105,7 +105,7 @@
 //! }
 //!
 //! static SLOTS: [ComponentSlots; 1] =
-//!     [ComponentSlots { id: 0, primary: 0x4000, secondary: 0xc000, sectors: 8 }];
+//!     [ComponentSlots { id: 0, primary: 0x6000, secondary: 0xe000, sectors: 8 }];
 //!
 //! // A signed image, as `fwu-tool sign` would produce it.
 //! let signer = Ed25519Signer::from_seed(&[7; 32]);
@@ -116,9 +116,9 @@
 //!     .len;
 //! image.truncate(len);
 //!
-//! let flash = fwu_sim_flash::SimFlash::<4096, 4>::new(fwu_sim_flash::Geometry { sectors: 21, erased: 0xff });
+//! let flash = fwu_sim_flash::SimFlash::<4096, 4>::new(fwu_sim_flash::Geometry { sectors: 23, erased: 0xff });
 //! let config = Config {
-//!     layout: Layout { sector_size: 4096, components: &SLOTS, state: 0..0x4000 },
+//!     layout: Layout { sector_size: 4096, components: &SLOTS, state: 0..0x6000 },
 //!     keys: KeyRing::new(&keys),
 //!     build_number: BuildNumber::Ignore,
 //! };
@@ -152,9 +152,9 @@
 mod service;
 
 pub use fwu_shared;
-pub use fwu_shared::state::{SecurityCounters, StoreError, StoredCounters};
+pub use fwu_shared::state::{Health, SecurityCounters, StateError, StoredCounters};
 pub use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, PsaStatus, State, Success};
-pub use service::{Config, InitError, ResetHook, Updater};
+pub use service::{Config, InitError, ResetHook, StateHealth, Updater};
 
 use embedded_storage_async::nor_flash::NorFlash;
 

@@ -1,4 +1,5 @@
-//! The [`Updater`]: PSA FWU operations over the slots and records of the on-flash contract.
+//! The [`Updater`]: PSA FWU operations over the slots and the persisted state of the on-flash
+//! contract (boot log, catalog, checkpoint map).
 
 use crate::PSA_FWU_MAX_WRITE_SIZE;
 use core::cmp::Ordering;
@@ -8,9 +9,11 @@ use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::image::read::read_async;
 use fwu_shared::image::{scan_flash_async, ImageError, ImageHeader, KeyRing, IMAGE_HEADER_SIZE};
 use fwu_shared::layout::{ComponentSlots, Layout, LayoutError, MIN_WRITE_SIZE};
+use fwu_shared::state::plan::swap_sectors;
 use fwu_shared::state::{
-    ComponentRecord, Members, Phase, SecurityCounters, StagedImage, StateStore, StoreError,
-    StoredCounters, TxnRecord, MAX_COMPONENTS,
+    staged_set_digest, BootLog, BootRecord, Catalog, Checkpoint, CheckpointMap, ComponentRecord,
+    Flag, Health, Members, Phase, SecurityCounters, StagedImage, StateError, StoredCounters,
+    MAX_COMPONENTS,
 };
 use fwu_shared::version::BuildNumber;
 use fwu_shared::{
@@ -37,14 +40,15 @@ pub struct Config<'a> {
     pub build_number: BuildNumber,
 }
 
-/// Why [`Updater::new`] (or [`Updater::check_state`] / [`Updater::format_state`]) failed.
+/// Why [`Updater::new`] failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitError {
-    /// The layout does not fit the flash (geometry, alignment, overlap, ...).
+    /// The layout does not fit the flash (geometry, alignment, overlap, state partition size).
     Layout(LayoutError),
-    /// The state partition could not be read or repaired. `StoreError::Corrupt` means a record
-    /// cannot be decoded: see [`Updater::format_state`].
-    State(StoreError),
+    /// The state partition could not be read or written (a flash error). A state that reads
+    /// but is corrupt is not an error here: the service starts and reports it (see
+    /// [`Updater::state_health`], [`Updater::recover_state`]).
+    State(StateError),
 }
 
 impl From<LayoutError> for InitError {
@@ -53,17 +57,34 @@ impl From<LayoutError> for InitError {
     }
 }
 
-impl From<StoreError> for InitError {
-    fn from(e: StoreError) -> Self {
+impl From<StateError> for InitError {
+    fn from(e: StateError) -> Self {
         InitError::State(e)
     }
 }
 
-/// The PSA error for a state-store failure.
-fn store_error(e: StoreError) -> Error {
+/// How the two redundant stores of the state were found at the last (re)load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateHealth {
+    /// The boot log (transaction table, counters).
+    pub boot: Health,
+    /// The catalog (component records).
+    pub catalog: Health,
+}
+
+impl StateHealth {
+    /// Whether either store is corrupt beyond automatic repair: every component reports FAILED
+    /// with `PSA_ERROR_DATA_CORRUPT` and only [`Updater::recover_state`] changes anything.
+    pub fn corrupt(&self) -> bool {
+        self.boot == Health::Corrupt || self.catalog == Health::Corrupt
+    }
+}
+
+/// The PSA error for a state failure.
+fn state_error(e: StateError) -> Error {
     match e {
-        StoreError::Full => Error::InsufficientStorage,
-        StoreError::Flash | StoreError::Corrupt | StoreError::Config => Error::StorageFailure,
+        StateError::Layout => Error::InsufficientStorage,
+        StateError::Flash | StateError::WriteFailed | StateError::Corrupt => Error::StorageFailure,
     }
 }
 
@@ -78,50 +99,6 @@ const MAX_WORD: usize = fwu_shared::layout::MAX_WRITE_SIZE as usize;
 /// Value of an erased flash byte.
 const ERASED: u8 = 0xff;
 
-/// What the service keeps in RAM of a component record (enough for the state checks).
-#[derive(Clone, Copy, Debug, Default)]
-struct Summary {
-    state: Option<State>,
-    error: PsaStatus,
-    written: u32,
-    secondary_erased: bool,
-}
-
-impl Summary {
-    fn of(rec: &ComponentRecord) -> Self {
-        Summary {
-            state: Some(rec.state),
-            error: rec.error,
-            written: rec.written,
-            secondary_erased: rec.secondary_erased,
-        }
-    }
-}
-
-/// What the service keeps in RAM of the transaction and component records.
-#[derive(Clone, Copy, Debug)]
-struct View {
-    txn: TxnRecord,
-    comps: [Summary; MAX_COMPONENTS],
-}
-
-impl View {
-    fn summary(&self, c: ComponentId) -> Summary {
-        self.comps.get(usize::from(c)).copied().unwrap_or_default()
-    }
-
-    /// The PSA state and error component `c` reports: the transaction overrides its members.
-    fn reported(&self, c: ComponentId) -> (State, PsaStatus) {
-        if let Some(s) = self.txn.member_state(c) {
-            return s;
-        }
-        let s = self.summary(c);
-        let state = s.state.unwrap_or(State::Ready);
-        let error = if state == State::Failed { s.error } else { 0 };
-        (state, error)
-    }
-}
-
 /// The download session of one component, in RAM.
 #[derive(Clone, Copy, Debug, Default)]
 struct Session {
@@ -130,6 +107,8 @@ struct Session {
     /// Image offset (sector aligned) below which every sector may be programmed: erased in this
     /// session, known erased after `clean`, or part of the durable prefix.
     erase_mark: u32,
+    /// The durable checkpoint, as last stored or read.
+    checkpoint: u32,
     /// A flash-modifying call did not run to completion: distrust this session and restart
     /// from the durable checkpoint.
     stale: bool,
@@ -143,10 +122,12 @@ struct Inner<'a, F, R, C> {
     counters: C,
     /// Version of each component's active image, read at start-up.
     active: [ImageVersion; MAX_COMPONENTS],
-    /// RAM copy of the durable records, trusted only while `view_valid`: it is invalidated
-    /// before every record write and revalidated only once the write completed.
-    view: View,
-    view_valid: bool,
+    /// The boot log and the catalog as last read or written; trusted only while `fresh`: a
+    /// call that may have stopped half-way through a write (an error, a dropped future) clears
+    /// it, and the next call reads both again from flash.
+    boot: BootLog,
+    catalog: Catalog,
+    fresh: bool,
     sessions: [Session; MAX_COMPONENTS],
 }
 
@@ -154,7 +135,7 @@ struct Inner<'a, F, R, C> {
 ///
 /// `M` is the raw mutex kind (`CriticalSectionRawMutex` to share between executors or
 /// interrupts, `NoopRawMutex` for one executor), `F` the flash holding slots and state
-/// partition, `R` the board's reset, `C` where security counters live.
+/// partition, `R` the board's reset, `C` where counters are kept besides the state partition.
 pub struct Updater<'a, M, F, R, C = StoredCounters>
 where
     M: RawMutex,
@@ -167,28 +148,6 @@ where
 
 fn slots_of<'a>(layout: &Layout<'a>, c: ComponentId) -> Result<&'a ComponentSlots, Error> {
     layout.component(c).ok_or(Error::DoesNotExist)
-}
-
-fn open<'f, F: NorFlash>(
-    flash: &'f mut F,
-    layout: &Layout<'_>,
-) -> Result<StateStore<'f, F>, Error> {
-    StateStore::new(flash, layout.state.clone()).map_err(store_error)
-}
-
-async fn load_view<F: NorFlash>(
-    store: &mut StateStore<'_, F>,
-    layout: &Layout<'_>,
-) -> Result<View, StoreError> {
-    let txn = store.txn().await?;
-    let mut comps = [Summary::default(); MAX_COMPONENTS];
-    for slot in layout.components {
-        let rec = store.component(slot.id).await?;
-        if let Some(s) = comps.get_mut(usize::from(slot.id)) {
-            *s = Summary::of(&rec);
-        }
-    }
-    Ok(View { txn, comps })
 }
 
 fn validate<F: NorFlash>(flash: &F, layout: &Layout<'_>) -> Result<(), InitError> {
@@ -230,6 +189,48 @@ fn set_bit(map: &mut [u8; MAX_WORDS / 8], i: usize) {
     }
 }
 
+/// Open both logs, write the first boot record of a fresh device, and repair a copy that lags.
+/// A corrupt store is left as found.
+async fn load_state<F: NorFlash>(
+    flash: &mut F,
+    layout: &Layout<'_>,
+) -> Result<(BootLog, Catalog), StateError> {
+    let mut boot = BootLog::open(flash, layout).await?;
+    match boot.health() {
+        Health::Fresh => boot.commit(flash, &BootRecord::default()).await?,
+        Health::Degraded => {
+            boot.repair(flash).await?;
+        }
+        Health::Ok | Health::Corrupt => {}
+    }
+    let mut catalog = Catalog::open(flash, layout).await?;
+    if catalog.health() == Health::Degraded {
+        catalog.repair(flash).await?;
+    }
+    Ok((boot, catalog))
+}
+
+/// The version in the header of each component's primary slot (0.0.0+0 when unreadable).
+async fn active_versions<F: NorFlash>(
+    flash: &mut F,
+    layout: &Layout<'_>,
+) -> [ImageVersion; MAX_COMPONENTS] {
+    let mut active = [ImageVersion::default(); MAX_COMPONENTS];
+    for slot in layout.components {
+        let mut header = [0u8; IMAGE_HEADER_SIZE];
+        let version = match read_async(flash, slot.primary, &mut header).await {
+            Ok(()) => ImageHeader::parse(&header)
+                .map(|h| h.version)
+                .unwrap_or_default(),
+            Err(_) => ImageVersion::default(),
+        };
+        if let Some(v) = active.get_mut(usize::from(slot.id)) {
+            *v = version;
+        }
+    }
+    active
+}
+
 impl<'a, M, F, R, C> Updater<'a, M, F, R, C>
 where
     M: RawMutex,
@@ -242,82 +243,73 @@ where
     /// `PSA_FWU_LOG2_WRITE_ALIGN` for this flash.
     pub const LOG2_WRITE_ALIGN: u32 = crate::log2_write_align::<F>();
 
-    /// Start the service: validate the layout against the flash, open the state partition,
-    /// settle a finished transaction (this is where the counters of an accepted update rise if
-    /// `accept` could not settle), and read the active image versions from the primary slots
-    /// (an unreadable header reads as 0.0.0+0; the bootloader has authenticated what runs).
+    /// Start the service: validate the layout against the flash, read the state (writing the
+    /// first record of a fresh device and rewriting a copy that lags), settle a finished
+    /// transaction (folding its outcome into the component records), and read the active
+    /// image versions from the primary slots (an unreadable header reads as 0.0.0+0; the
+    /// bootloader has authenticated what runs).
+    ///
+    /// A state that is corrupt beyond automatic repair does not fail the start: every
+    /// component then reports FAILED with `PSA_ERROR_DATA_CORRUPT`, every change is refused
+    /// with `PSA_ERROR_STORAGE_FAILURE`, and [`Updater::recover_state`] rebuilds the state.
     pub async fn new(
         mut flash: F,
         config: Config<'a>,
         reset: R,
-        mut counters: C,
+        counters: C,
     ) -> Result<Self, InitError> {
         validate(&flash, &config.layout)?;
-        let view = {
-            let mut store = StateStore::new(&mut flash, config.layout.state.clone())?;
-            store.settle(&mut counters).await?;
-            load_view(&mut store, &config.layout).await?
-        };
-        let mut active = [ImageVersion::default(); MAX_COMPONENTS];
-        for slot in config.layout.components {
-            let mut header = [0u8; IMAGE_HEADER_SIZE];
-            let version = match read_async(&mut flash, slot.primary, &mut header).await {
-                Ok(()) => ImageHeader::parse(&header)
-                    .map(|h| h.version)
-                    .unwrap_or_default(),
-                Err(_) => ImageVersion::default(),
-            };
-            if let Some(v) = active.get_mut(usize::from(slot.id)) {
-                *v = version;
-            }
-        }
+        let (boot, catalog) = load_state(&mut flash, &config.layout).await?;
+        let active = active_versions(&mut flash, &config.layout).await;
         // Sessions start stale: the first write resumes from the durable checkpoint.
         let sessions = [Session {
             stale: true,
             ..Session::default()
         }; MAX_COMPONENTS];
+        let mut inner = Inner {
+            flash,
+            config,
+            reset,
+            counters,
+            active,
+            boot,
+            catalog,
+            fresh: true,
+            sessions,
+        };
+        if !inner.health().corrupt() {
+            inner.settle().await.map_err(|_| StateError::Flash)?;
+        }
         Ok(Updater {
-            inner: Mutex::new(Inner {
-                flash,
-                config,
-                reset,
-                counters,
-                active,
-                view,
-                view_valid: true,
-                sessions,
-            }),
+            inner: Mutex::new(inner),
         })
-    }
-
-    /// Check, without writing anything, that [`Updater::new`] can open the state partition:
-    /// `Err(InitError::State(StoreError::Corrupt))` means only [`Updater::format_state`] can
-    /// make the device updatable again.
-    pub async fn check_state(flash: &mut F, config: &Config<'_>) -> Result<(), InitError> {
-        validate(flash, &config.layout)?;
-        let mut store = StateStore::new(flash, config.layout.state.clone())?;
-        load_view(&mut store, &config.layout).await?;
-        Ok(())
-    }
-
-    /// Erase the state partition (and nothing else). Every component then reads READY with no
-    /// checkpoint, the transaction idle, and the default backend's security counters 0.
-    ///
-    /// This loses any in-flight update (a download, a candidate, a staged or trial
-    /// transaction); the primary slots, and so the running firmware, are untouched. Use it
-    /// only to recover from [`InitError::State`].
-    pub async fn format_state(flash: &mut F, layout: &Layout<'_>) -> Result<(), InitError> {
-        validate(flash, layout)?;
-        flash
-            .erase(layout.state.start, layout.state.end)
-            .await
-            .map_err(|_| InitError::State(StoreError::Flash))
     }
 
     /// Give back the flash, the reset hook and the counters backend.
     pub fn release(self) -> (F, R, C) {
         let inner = self.inner.into_inner();
         (inner.flash, inner.reset, inner.counters)
+    }
+
+    /// How the persisted state was found at the last load (refreshed after any call that
+    /// could not complete).
+    pub async fn state_health(&self) -> Result<StateHealth, Error> {
+        let mut inner = self.inner.lock().await;
+        inner.refresh().await?;
+        Ok(inner.health())
+    }
+
+    /// Rebuild a state that is corrupt beyond automatic repair from what verifies on flash:
+    /// each corrupt store is erased and started again — the boot log with no transaction and,
+    /// as every component's counter floor, the highest of every counter any readable record
+    /// showed and of the verified active image; the catalog with every component READY (the
+    /// secondary slots are not known to be erased, so the next download erases as it goes);
+    /// the checkpoint map empty. A store that is intact is kept as it is, including a
+    /// transaction in progress. Primary slots are never touched.
+    ///
+    /// `PSA_ERROR_BAD_STATE` if nothing is corrupt (this is not a way to cancel an update).
+    pub async fn recover_state(&self) -> FwuResult {
+        self.inner.lock().await.recover_state().await
     }
 
     /// `psa_fwu_query`: the state, error, active version and slot information of `c`.
@@ -375,7 +367,8 @@ where
         self.inner.lock().await.reject(error).await
     }
 
-    /// `psa_fwu_accept`: TRIAL → UPDATED, then raise the members' security counters.
+    /// `psa_fwu_accept`: TRIAL → UPDATED and the members' security counter floors raised to
+    /// their images' counters, in one record write.
     pub async fn accept(&self) -> FwuResult {
         self.inner.lock().await.accept().await
     }
@@ -390,58 +383,113 @@ where
         self.config.layout.sector_size
     }
 
-    /// The durable records, from RAM when the copy is valid.
-    async fn view(&mut self) -> Result<&View, Error> {
-        if !self.view_valid {
-            let mut store = open(&mut self.flash, &self.config.layout)?;
-            self.view = load_view(&mut store, &self.config.layout)
+    fn health(&self) -> StateHealth {
+        StateHealth {
+            boot: self.boot.health(),
+            catalog: self.catalog.health(),
+        }
+    }
+
+    /// Read the state again if a previous call may have stopped half-way through a write.
+    async fn refresh(&mut self) -> Result<(), Error> {
+        if !self.fresh {
+            let (boot, catalog) = load_state(&mut self.flash, &self.config.layout)
                 .await
-                .map_err(store_error)?;
-            self.view_valid = true;
+                .map_err(state_error)?;
+            self.boot = boot;
+            self.catalog = catalog;
+            self.fresh = true;
         }
-        Ok(&self.view)
+        Ok(())
     }
 
-    /// The state and error `c` reports, and its record summary.
-    async fn status(&mut self, c: ComponentId) -> Result<(State, PsaStatus, Summary), Error> {
-        let v = self.view().await?;
-        let (state, error) = v.reported(c);
-        Ok((state, error, v.summary(c)))
+    /// Refresh, and refuse any change while the state is corrupt.
+    async fn writable(&mut self) -> Result<(), Error> {
+        self.refresh().await?;
+        if self.health().corrupt() {
+            return Err(Error::StorageFailure);
+        }
+        Ok(())
     }
 
-    async fn component_record(&mut self, c: ComponentId) -> Result<ComponentRecord, Error> {
-        let mut store = open(&mut self.flash, &self.config.layout)?;
-        store.component(c).await.map_err(store_error)
+    /// The state and error `c` reports: the transaction overrides its members; a corrupt state
+    /// is FAILED with `PSA_ERROR_DATA_CORRUPT`.
+    fn reported(&self, c: ComponentId) -> (State, PsaStatus) {
+        if self.health().corrupt() {
+            return (State::Failed, Error::DataCorrupt.code());
+        }
+        if let Some(s) = self.boot.state().member_state(c) {
+            return s;
+        }
+        let rec = self.catalog.record(c).unwrap_or_default();
+        let error = if rec.state == State::Failed {
+            rec.error
+        } else {
+            0
+        };
+        (rec.state, error)
     }
 
+    fn record(&self, c: ComponentId) -> ComponentRecord {
+        self.catalog.record(c).unwrap_or_default()
+    }
+
+    /// Store `c`'s component record; the RAM copy is distrusted until the write completed.
     async fn put_component(&mut self, c: ComponentId, rec: &ComponentRecord) -> Result<(), Error> {
-        // Invalid until the write is known to have completed (it may fail or be dropped).
-        let was_valid = core::mem::replace(&mut self.view_valid, false);
-        let mut store = open(&mut self.flash, &self.config.layout)?;
-        store.set_component(c, rec).await.map_err(store_error)?;
-        if let Some(s) = self.view.comps.get_mut(usize::from(c)) {
-            *s = Summary::of(rec);
-            self.view_valid = was_valid;
-        }
-        Ok(())
-    }
-
-    async fn put_txn(&mut self, txn: &TxnRecord) -> Result<(), Error> {
-        let was_valid = core::mem::replace(&mut self.view_valid, false);
-        let mut store = open(&mut self.flash, &self.config.layout)?;
-        store.set_txn(txn).await.map_err(store_error)?;
-        self.view.txn = *txn;
-        self.view_valid = was_valid;
-        Ok(())
-    }
-
-    async fn settle(&mut self) -> Result<(), Error> {
-        self.view_valid = false;
-        let mut store = open(&mut self.flash, &self.config.layout)?;
-        store
-            .settle(&mut self.counters)
+        self.fresh = false;
+        self.catalog
+            .put(&mut self.flash, c, rec)
             .await
-            .map_err(store_error)?;
+            .map_err(state_error)?;
+        self.fresh = true;
+        Ok(())
+    }
+
+    /// Commit a boot record; the RAM copy is distrusted until the write completed.
+    async fn commit(&mut self, rec: &BootRecord) -> Result<(), Error> {
+        self.fresh = false;
+        self.boot
+            .commit(&mut self.flash, rec)
+            .await
+            .map_err(state_error)?;
+        self.fresh = true;
+        Ok(())
+    }
+
+    /// Fold a finished (`Failed` or `Updated`) transaction into the members' component records,
+    /// raise the backend's counters of an accepted one, then mark it settled (`Idle`).
+    /// Idempotent; a cut anywhere leaves the same reported states.
+    async fn settle(&mut self) -> Result<(), Error> {
+        let txn = self.boot.state();
+        let state = match txn.phase {
+            Phase::Failed => State::Failed,
+            Phase::Updated => State::Updated,
+            _ => return Ok(()),
+        };
+        for c in txn.members.iter() {
+            let old = self.record(c);
+            if state == State::Updated {
+                self.counters
+                    .raise(c, old.staged.security_counter)
+                    .map_err(|_| Error::StorageFailure)?;
+            }
+            let new = ComponentRecord {
+                state,
+                error: if state == State::Failed { txn.error } else { 0 },
+                download: 0,
+                secondary_erased: false,
+                ..old
+            };
+            if self.catalog.record(c) != Some(new) {
+                self.put_component(c, &new).await?;
+            }
+        }
+        self.fresh = false;
+        self.boot
+            .set_flag(&mut self.flash, Flag::Settled)
+            .await
+            .map_err(state_error)?;
+        self.fresh = true;
         Ok(())
     }
 
@@ -451,19 +499,89 @@ where
             .ok_or(Error::DoesNotExist)
     }
 
+    /// The durable checkpoint of `c`'s current download: the map's, if it names this download
+    /// and lies inside the slot, else 0.
+    async fn checkpoint(&mut self, c: ComponentId, max: u32) -> u32 {
+        let download = self.record(c).download;
+        let ss = self.sector();
+        let Ok(mut map) = CheckpointMap::new(&mut self.flash, &self.config.layout) else {
+            return 0;
+        };
+        match map.get(c).await {
+            Some(cp) if cp.download == download => durable_checkpoint(cp.written, max, ss),
+            _ => 0,
+        }
+    }
+
+    async fn recover_state(&mut self) -> FwuResult {
+        // Read afresh: recovery decides on what is on flash now.
+        self.fresh = false;
+        self.refresh().await?;
+        let health = self.health();
+        if !health.corrupt() {
+            return Err(Error::BadState);
+        }
+        self.fresh = false;
+        if health.boot == Health::Corrupt {
+            // The floor: the highest counter any readable record showed, and each verified
+            // active image's.
+            let mut counters = [0u32; MAX_COMPONENTS];
+            for slots in self.config.layout.components {
+                let c = slots.id;
+                let mut buf = [0u8; SCAN_BUFFER];
+                let max = slots.max_image_size(self.sector());
+                let image = scan_flash_async(&mut self.flash, slots.primary, max, &mut buf)
+                    .await
+                    .ok()
+                    .filter(|s| self.config.keys.authenticate(s).is_ok())
+                    .and_then(|s| s.security_counter)
+                    .unwrap_or(0);
+                if let Some(v) = counters.get_mut(usize::from(c)) {
+                    *v = self.boot.counter(c).max(image);
+                }
+            }
+            let rec = BootRecord {
+                counters,
+                ..BootRecord::default()
+            };
+            self.boot
+                .format(&mut self.flash, &rec)
+                .await
+                .map_err(state_error)?;
+        }
+        if health.catalog == Health::Corrupt {
+            self.catalog
+                .format(&mut self.flash)
+                .await
+                .map_err(state_error)?;
+        }
+        if let Ok(mut map) = CheckpointMap::new(&mut self.flash, &self.config.layout) {
+            map.reset().await.map_err(state_error)?;
+        }
+        for s in self.sessions.iter_mut() {
+            s.stale = true;
+        }
+        self.refresh().await?;
+        self.settle().await?;
+        Ok(Success::Done)
+    }
+
     async fn query(&mut self, c: ComponentId) -> Result<ComponentInfo, Error> {
         let slots = *slots_of(&self.config.layout, c)?;
-        let (state, error, summary) = self.status(c).await?;
+        self.refresh().await?;
+        let (state, error) = self.reported(c);
         let ss = self.sector();
         let max = slots.max_image_size(ss);
         let mut impl_ = ImplInfo::default();
-        match state {
-            State::Ready => {}
-            State::Writing => impl_.resume_offset = durable_checkpoint(summary.written, max, ss),
-            _ => {
-                let rec = self.component_record(c).await?;
-                impl_.staged_size = rec.staged.size;
-                impl_.staged_digest = rec.staged.digest;
+        if !self.health().corrupt() {
+            match state {
+                State::Ready => {}
+                State::Writing => impl_.resume_offset = self.checkpoint(c, max).await,
+                _ => {
+                    let rec = self.record(c);
+                    impl_.staged_size = rec.staged.size;
+                    impl_.staged_digest = rec.staged.digest;
+                }
             }
         }
         Ok(ComponentInfo {
@@ -479,20 +597,20 @@ where
 
     async fn start(&mut self, c: ComponentId, manifest: Option<&[u8]>) -> FwuResult {
         let slots = *slots_of(&self.config.layout, c)?;
-        let (state, _, summary) = self.status(c).await?;
-        if state != State::Ready {
+        self.writable().await?;
+        if self.reported(c).0 != State::Ready {
             return Err(Error::BadState);
         }
         if manifest.is_some_and(|m| !m.is_empty()) {
             return Err(Error::InvalidArgument);
         }
-        let erased = summary.secondary_erased;
+        let erased = self.record(c).secondary_erased;
         // Until the record is durable, a write must not trust any RAM session.
         self.session_mut(c)?.stale = true;
         let rec = ComponentRecord {
             state: State::Writing,
             error: 0,
-            written: 0,
+            download: self.catalog.next_generation(),
             secondary_erased: erased,
             staged: StagedImage::default(),
         };
@@ -501,6 +619,7 @@ where
         *self.session_mut(c)? = Session {
             prefix: 0,
             erase_mark: if erased { max } else { 0 },
+            checkpoint: 0,
             stale: false,
         };
         Ok(Success::Done)
@@ -508,8 +627,8 @@ where
 
     async fn write(&mut self, c: ComponentId, image_offset: usize, block: &[u8]) -> FwuResult {
         let slots = *slots_of(&self.config.layout, c)?;
-        let (state, _, summary) = self.status(c).await?;
-        if state != State::Writing {
+        self.writable().await?;
+        if self.reported(c).0 != State::Writing {
             return Err(Error::BadState);
         }
         let ss = self.sector();
@@ -528,16 +647,17 @@ where
         // Both fit in u32: they are at most `max`.
         let offset = u32::try_from(image_offset).map_err(|_| Error::InvalidArgument)?;
         let end = u32::try_from(end).map_err(|_| Error::InvalidArgument)?;
-        let checkpoint = durable_checkpoint(summary.written, max, ss);
 
-        let session = self.session_mut(c)?;
-        if session.stale {
-            *session = Session {
+        if self.session_mut(c)?.stale {
+            let checkpoint = self.checkpoint(c, max).await;
+            *self.session_mut(c)? = Session {
                 prefix: checkpoint,
                 erase_mark: checkpoint,
+                checkpoint,
                 stale: false,
             };
         }
+        let session = self.session_mut(c)?;
         let mut s = *session;
         session.stale = true;
 
@@ -563,20 +683,21 @@ where
             Err(e) => return Err(e),
         }
 
-        // Track the contiguous prefix and checkpoint each sector it completes.
+        // Track the contiguous prefix and checkpoint each sector it completes (after the data
+        // it covers is written).
         if offset <= s.prefix && end > s.prefix {
             s.prefix = end;
         }
         let reached = s.prefix / ss * ss;
-        if reached > checkpoint {
-            let rec = ComponentRecord {
-                state: State::Writing,
-                error: 0,
+        if reached > s.checkpoint {
+            let cp = Checkpoint {
+                download: self.record(c).download,
                 written: reached,
-                secondary_erased: summary.secondary_erased,
-                staged: StagedImage::default(),
             };
-            self.put_component(c, &rec).await?;
+            let mut map =
+                CheckpointMap::new(&mut self.flash, &self.config.layout).map_err(state_error)?;
+            map.put(c, &cp).await.map_err(state_error)?;
+            s.checkpoint = reached;
         }
         s.stale = false;
         *self.session_mut(c)? = s;
@@ -588,7 +709,7 @@ where
         let rec = ComponentRecord {
             state: State::Failed,
             error: error.code(),
-            written: 0,
+            download: 0,
             secondary_erased: false,
             staged: StagedImage::default(),
         };
@@ -598,7 +719,8 @@ where
 
     async fn finish(&mut self, c: ComponentId) -> FwuResult {
         let slots = *slots_of(&self.config.layout, c)?;
-        if self.status(c).await?.0 != State::Writing {
+        self.writable().await?;
+        if self.reported(c).0 != State::Writing {
             return Err(Error::BadState);
         }
         let ss = self.sector();
@@ -624,13 +746,8 @@ where
             Err(ImageError::Storage) => return Err(Error::StorageFailure),
             Err(e) => return self.fail(c, e.psa_error()).await,
         };
-        let floor = {
-            let mut store = open(&mut self.flash, &self.config.layout)?;
-            self.counters
-                .read(&mut store, c)
-                .await
-                .map_err(store_error)?
-        };
+        let external = self.counters.floor(c).map_err(|_| Error::StorageFailure)?;
+        let floor = self.boot.counter(c).max(external);
         let active = self.active.get(usize::from(c)).copied().unwrap_or_default();
         if staged.security_counter < floor
             || staged.version.compare(&active, self.config.build_number) == Ordering::Less
@@ -640,7 +757,7 @@ where
         let rec = ComponentRecord {
             state: State::Candidate,
             error: 0,
-            written: 0,
+            download: 0,
             secondary_erased: false,
             staged,
         };
@@ -650,15 +767,16 @@ where
 
     async fn cancel(&mut self, c: ComponentId) -> FwuResult {
         slots_of(&self.config.layout, c)?;
-        let staged = match self.status(c).await?.0 {
+        self.writable().await?;
+        let staged = match self.reported(c).0 {
             State::Writing => StagedImage::default(),
-            State::Candidate => self.component_record(c).await?.staged,
+            State::Candidate => self.record(c).staged,
             _ => return Err(Error::BadState),
         };
         let rec = ComponentRecord {
             state: State::Failed,
             error: 0,
-            written: 0,
+            download: 0,
             secondary_erased: false,
             staged,
         };
@@ -668,12 +786,22 @@ where
 
     async fn clean(&mut self, c: ComponentId) -> FwuResult {
         let slots = *slots_of(&self.config.layout, c)?;
-        if !matches!(self.status(c).await?.0, State::Failed | State::Updated) {
+        self.writable().await?;
+        if !matches!(self.reported(c).0, State::Failed | State::Updated) {
             return Err(Error::BadState);
         }
-        if self.view.txn.members.contains(c) {
+        if self.boot.state().members.contains(c) {
             // A finished transaction: fold it into the component records first.
             self.settle().await?;
+        }
+        let txn = self.boot.state();
+        if txn.backups.contains(c) {
+            // The backup is about to go: the bootloader must not restore it any more.
+            self.commit(&BootRecord {
+                backups: txn.backups.without(c),
+                ..txn
+            })
+            .await?;
         }
         let ss = self.sector();
         let range = slots.secondary_range(ss);
@@ -700,7 +828,7 @@ where
         let rec = ComponentRecord {
             state: State::Ready,
             error: 0,
-            written: 0,
+            download: 0,
             secondary_erased: true,
             staged: StagedImage::default(),
         };
@@ -709,12 +837,11 @@ where
     }
 
     async fn install(&mut self) -> FwuResult {
+        self.writable().await?;
         let components = self.config.layout.components;
-        let view = self.view().await?;
-        let txn = view.txn;
         let mut candidates = Members::NONE;
         for slot in components {
-            match view.reported(slot.id).0 {
+            match self.reported(slot.id).0 {
                 State::Staged | State::Trial | State::Rejected => return Err(Error::BadState),
                 State::Candidate => candidates = candidates.with(slot.id),
                 _ => {}
@@ -726,17 +853,12 @@ where
         // Dependencies: candidate versions for candidates, active versions for the others.
         let mut versions = self.active;
         for c in candidates.iter() {
-            let staged = self.component_record(c).await?.staged;
+            let staged = self.record(c).staged;
             if let Some(v) = versions.get_mut(usize::from(c)) {
                 *v = staged.version;
             }
         }
-        let configured = self
-            .config
-            .layout
-            .components
-            .iter()
-            .fold(Members::NONE, |m, s| m.with(s.id));
+        let configured = components.iter().fold(Members::NONE, |m, s| m.with(s.id));
         // A dependency on a component this device does not have is never met.
         let version_of = |id: ComponentId| {
             if configured.contains(id) {
@@ -747,36 +869,58 @@ where
         };
         let build = self.config.build_number;
         for c in candidates.iter() {
-            let deps = self.component_record(c).await?.staged.dependencies;
+            let deps = self.record(c).staged.dependencies;
             if deps.first_unmet(version_of, build).is_some() {
                 return Err(Error::DependencyNeeded);
             }
         }
-        if matches!(txn.phase, Phase::Failed | Phase::Updated) {
+        if matches!(self.boot.state().phase, Phase::Failed | Phase::Updated) {
             // The previous transaction's outcome must reach its members' records before the
             // transaction record is reused.
             self.settle().await?;
         }
-        let txn = TxnRecord {
+        // The swap plan and the identity of the staged set, checked again by the bootloader.
+        let ss = self.sector();
+        let mut sectors = [0u16; MAX_COMPONENTS];
+        for c in candidates.iter() {
+            let slots = *slots_of(&self.config.layout, c)?;
+            let size = self.record(c).staged.size;
+            let n = swap_sectors(&mut self.flash, &slots, ss, size).await;
+            if let Some(s) = sectors.get_mut(usize::from(c)) {
+                *s = n;
+            }
+        }
+        let digest =
+            staged_set_digest(candidates.iter().map(|c| (c, self.record(c).staged.digest)));
+        let txn = self.boot.state();
+        let staged = BootRecord {
             seq: txn.seq.wrapping_add(1),
             phase: Phase::Staged,
             members: candidates,
-            ..TxnRecord::default()
+            trial_booted: false,
+            backups: Members(txn.backups.0 & !candidates.0),
+            error: 0,
+            done: 0,
+            sectors,
+            digest,
+            ..txn
         };
-        self.put_txn(&txn).await?;
+        self.commit(&staged).await?;
         Ok(Success::Reboot)
     }
 
     async fn reject(&mut self, error: PsaStatus) -> FwuResult {
-        let txn = self.view().await?.txn;
+        self.writable().await?;
+        let txn = self.boot.state();
         let (phase, success) = match txn.phase {
             Phase::Staged => (Phase::Failed, Success::Done),
             Phase::Trial => (Phase::Rejected, Success::Reboot),
             _ => return Err(Error::BadState),
         };
-        self.put_txn(&TxnRecord {
+        self.commit(&BootRecord {
             phase,
             error,
+            trial_booted: false,
             ..txn
         })
         .await?;
@@ -784,13 +928,24 @@ where
     }
 
     async fn accept(&mut self) -> FwuResult {
-        let txn = self.view().await?.txn;
+        self.writable().await?;
+        let txn = self.boot.state();
         if txn.phase != Phase::Trial {
             return Err(Error::BadState);
         }
-        self.put_txn(&TxnRecord {
+        let mut counters = txn.counters;
+        for c in txn.members.iter() {
+            let image = self.record(c).staged.security_counter;
+            if let Some(v) = counters.get_mut(usize::from(c)) {
+                *v = (*v).max(image);
+            }
+        }
+        self.commit(&BootRecord {
             phase: Phase::Updated,
             error: 0,
+            trial_booted: false,
+            backups: Members(txn.backups.0 | txn.members.0),
+            counters,
             ..txn
         })
         .await?;

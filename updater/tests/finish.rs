@@ -83,7 +83,7 @@ fn malformed_images_are_invalid_argument() {
 #[test]
 fn a_lower_security_counter_is_not_permitted() {
     let h = Harness::new();
-    with_store!(h, |s| s.raise_stored_counter(0, 5).await.unwrap());
+    h.raise_counter(0, 5);
     let u = h.boot_app();
     expect_failed(
         &h,
@@ -285,7 +285,7 @@ fn query_reports_the_staged_image_from_candidate_on() {
     let check = |u: &Svc, staged: bool| {
         let i = info(u, 0);
         assert_eq!(i.max_size, 16 * 4096);
-        assert_eq!(i.location, 0x4000);
+        assert_eq!(i.location, 0x6000);
         assert_eq!(i.flags, 0, "non-volatile staging, no encryption");
         if staged {
             assert_eq!(i.impl_.staged_size as usize, img.len());

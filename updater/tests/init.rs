@@ -6,12 +6,9 @@ mod common;
 
 use common::*;
 use fwu_shared::layout::{ComponentSlots, Layout, LayoutError};
-use fwu_shared::state::guard::Guarded;
-use fwu_shared::state::{Members, Phase, StoreError, StoredCounters, TxnRecord};
-use fwu_shared::{ImageVersion, State, Success};
+use fwu_shared::state::{BootRecord, Health, Members, Phase, StoredCounters};
+use fwu_shared::{Error, ImageVersion, State, Success};
 use fwu_updater::{Config, InitError, Updater};
-use sequential_storage::cache::Cache;
-use sequential_storage::map::{MapConfig, MapStorage};
 
 fn new_with(h: &Harness, config: Config<'static>) -> Result<Svc, InitError> {
     run(Updater::new(
@@ -39,14 +36,14 @@ fn a_layout_that_does_not_fit_the_flash_is_refused() {
     static OVERLAP: [ComponentSlots; 2] = [
         ComponentSlots {
             id: 0,
-            primary: 0x4000,
-            secondary: 0x14000,
+            primary: 0x6000,
+            secondary: 0x16000,
             sectors: 16,
         },
         ComponentSlots {
             id: 1,
-            primary: 0x24000,
-            secondary: 0x29000,
+            primary: 0x26000,
+            secondary: 0x2b000,
             sectors: 4,
         },
     ];
@@ -63,7 +60,7 @@ fn a_layout_that_does_not_fit_the_flash_is_refused() {
     );
     static TOO_BIG: [ComponentSlots; 1] = [ComponentSlots {
         id: 0,
-        primary: 0x4000,
+        primary: 0x6000,
         secondary: 0x100000,
         sectors: 16,
     }];
@@ -77,6 +74,34 @@ fn a_layout_that_does_not_fit_the_flash_is_refused() {
     assert_eq!(
         new_with(&h, outside).err(),
         Some(InitError::Layout(LayoutError::OutOfDevice))
+    );
+    static MISALIGNED: [ComponentSlots; 1] = [ComponentSlots {
+        id: 0,
+        primary: 0x6100,
+        secondary: 0x16000,
+        sectors: 16,
+    }];
+    let misaligned = Config {
+        layout: Layout {
+            components: &MISALIGNED,
+            ..layout()
+        },
+        ..config()
+    };
+    assert_eq!(
+        new_with(&h, misaligned).err(),
+        Some(InitError::Layout(LayoutError::Misaligned))
+    );
+    let small_state = Config {
+        layout: Layout {
+            state: 0..5 * SECTOR,
+            ..layout()
+        },
+        ..config()
+    };
+    assert_eq!(
+        new_with(&h, small_state).err(),
+        Some(InitError::Layout(LayoutError::StateTooSmall { needed: 6 }))
     );
     // Nothing was written by the refused configurations.
     assert!(h.flash.contents().iter().all(|&b| b == 0xff));
@@ -111,12 +136,20 @@ fn a_finished_transaction_is_settled_at_start_up() {
     download(&u, 0, &Img::new(v(2, 0), 3000).counter(4).build()).unwrap();
     run(u.install()).unwrap();
     drop(u);
-    // The app accepted (phase Updated is durable) but was reset before settling.
-    h.set_txn(&TxnRecord {
+    h.boot(Phase::Trial, 0);
+    // The app accepted (the Updated record, with the raised counter, is durable) but was reset
+    // before settling.
+    let t = h.txn();
+    let mut counters = t.counters;
+    counters[0] = 4;
+    h.set_txn(&BootRecord {
         phase: Phase::Updated,
-        ..h.txn()
+        trial_booted: false,
+        counters,
+        ..t
     });
-    assert_eq!(h.counter(0), 0);
+    assert_eq!(h.counter(0), 4);
+    assert_eq!(h.record(0).state, State::Candidate);
     let u = h.boot_app();
     assert_eq!(h.txn().phase, Phase::Idle);
     assert_eq!(h.counter(0), 4);
@@ -124,78 +157,68 @@ fn a_finished_transaction_is_settled_at_start_up() {
     assert_eq!(h.record(0).state, State::Updated);
 }
 
-fn corrupt_the_transaction_record(h: &Harness) {
-    let mut flash = h.flash.clone();
-    // Through the erase guard, exactly as the state store sees the partition.
-    let pages = (STATE.end - STATE.start) / 4096;
-    let guarded = Guarded::new(&mut flash, STATE.start, pages);
-    let range = 0..pages * Guarded::<TestFlash>::page_size();
-    let mut map: MapStorage<u8, _, _> =
-        MapStorage::new(guarded, MapConfig::new(range), Cache::new_uncached());
-    let mut buf = [0u8; 64];
-    // A well-formed map item whose value is not a record frame.
-    let junk: &[u8] = &[0xc2, 1, 2, 3];
-    run(map.store_item(&mut buf, &0x01u8, &junk)).unwrap();
+/// Fill both copies of the boot log with garbage (two faults: beyond automatic repair).
+fn corrupt_both_boot_copies(h: &Harness) {
+    let junk: Vec<u8> = (0..2 * SECTOR as usize)
+        .map(|i| (i * 131 % 251) as u8)
+        .collect();
+    h.flash.load(0, &junk);
 }
 
 #[test]
-fn a_corrupt_state_partition_is_reported_and_can_be_formatted() {
+fn a_corrupt_state_is_reported_refused_and_recovered_only_on_request() {
     let h = Harness::new();
-    let active = Img::new(v(1, 0), 3000).build();
+    let active = Img::new(v(1, 0), 3000).counter(6).build();
     h.install_active(0, &active);
     let u = h.boot_app();
-    download(&u, 0, &Img::new(v(2, 0), 3000).build()).unwrap();
+    download(&u, 0, &Img::new(v(2, 0), 3000).counter(7).build()).unwrap();
+    assert_eq!(
+        run(u.recover_state()),
+        Err(Error::BadState),
+        "nothing to recover"
+    );
     drop(u);
-    corrupt_the_transaction_record(&h);
+    corrupt_both_boot_copies(&h);
+    let before = h.flash.contents();
+    // The service starts, and says what happened.
+    let u = h.boot_app();
+    let health = run(u.state_health()).unwrap();
+    assert_eq!(health.boot, Health::Corrupt);
+    assert!(health.corrupt());
+    for c in [0, 1] {
+        let i = info(&u, c);
+        assert_eq!(
+            (i.state, i.error),
+            (State::Failed as u8, Error::DataCorrupt.code())
+        );
+    }
+    assert_eq!(info(&u, 0).version, v(1, 0));
+    // Every change is refused, and nothing is written.
+    assert_eq!(run(u.start(1, None)), Err(Error::StorageFailure));
+    assert_eq!(run(u.install()), Err(Error::StorageFailure));
+    assert_eq!(run(u.clean(0)), Err(Error::StorageFailure));
+    assert_eq!(run(u.accept()), Err(Error::StorageFailure));
     assert_eq!(
-        new_with(&h, config()).err(),
-        Some(InitError::State(StoreError::Corrupt))
+        h.flash.contents(),
+        before,
+        "nothing is reformatted silently"
     );
-    let mut flash = h.flash.clone();
+    // The explicit recovery rebuilds the state from what verifies on flash.
+    assert_eq!(run(u.recover_state()), Ok(Success::Done));
+    assert!(!run(u.state_health()).unwrap().corrupt());
     assert_eq!(
-        run(Svc::check_state(&mut flash, &config())),
-        Err(InitError::State(StoreError::Corrupt))
-    );
-    let primary = h.flash.bytes(0x4000, 16 * 4096);
-    assert_eq!(run(Svc::format_state(&mut flash, &layout())), Ok(()));
-    assert_eq!(run(Svc::check_state(&mut flash, &config())), Ok(()));
-    assert_eq!(
-        h.flash.bytes(0x4000, 16 * 4096),
-        primary,
+        h.flash.bytes(slots(0).primary as usize, active.len()),
+        active,
         "the running image is untouched"
     );
-    let u = h.boot_app();
-    // The in-flight update is gone; the device updates again from READY.
-    assert_eq!(state(&u, 0), State::Ready);
-    assert_eq!(info(&u, 0).version, v(1, 0));
-    assert_eq!(h.txn(), TxnRecord::default());
-    let img = Img::new(v(2, 0), 3000).build();
-    assert_eq!(download(&u, 0, &img), Ok(Success::Done));
+    assert_eq!(
+        h.counter(0),
+        6,
+        "the floor is the verified active image's counter"
+    );
+    // The catalog was intact: the downloaded candidate is still there.
+    assert_eq!(state(&u, 0), State::Candidate);
+    assert_eq!(state(&u, 1), State::Ready);
     assert_eq!(run(u.install()), Ok(Success::Reboot));
     assert_eq!(h.txn().members, Members(1));
-}
-
-#[test]
-fn check_and_format_validate_the_layout_first() {
-    let h = Harness::new();
-    let mut flash = h.flash.clone();
-    let bad = Layout {
-        sector_size: 2048,
-        ..layout()
-    };
-    assert_eq!(
-        run(Svc::format_state(&mut flash, &bad)),
-        Err(InitError::Layout(LayoutError::SectorSize))
-    );
-    assert_eq!(
-        run(Svc::check_state(
-            &mut flash,
-            &Config {
-                layout: bad,
-                ..config()
-            }
-        )),
-        Err(InitError::Layout(LayoutError::SectorSize))
-    );
-    assert_eq!(run(Svc::check_state(&mut flash, &config())), Ok(()));
 }

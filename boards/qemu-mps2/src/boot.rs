@@ -31,7 +31,7 @@ use core::fmt::Write as _;
 use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
-use fwu_bootloader::{BootAction, BootConfig, BootReport, Bootloader};
+use fwu_bootloader::{BootAction, BootConfig, BootReport, Bootloader, StateReport};
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::state::StoredCounters;
 
@@ -111,13 +111,22 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
         BootAction::Installed(m) => ("Installed", m.0, 0),
         BootAction::InstallRefused(m, e) => ("InstallRefused", m.0, e),
         BootAction::Reverted(m, e) => ("Reverted", m.0, e),
+        BootAction::RevertRefused(m) => {
+            ("RevertRefused", m.0, fwu_bootloader::ERROR_BACKUP_INVALID)
+        }
         BootAction::Recovered(c) => ("Recovered", 1u8 << (c & 7), 0),
+    };
+    let state = match report.state {
+        StateReport::Ok => "ok",
+        StateReport::Repaired => "repaired",
+        StateReport::Fresh => "fresh",
+        StateReport::Corrupt => "corrupt",
     };
     let _ = write!(
         con,
         "fwu-boot: report action={action} members={members:#04x} error={error} trial={} state={} invalid={:#04x} refused=",
         u8::from(report.trial),
-        if report.state_readable { "ok" } else { "unreadable" },
+        state,
         report.invalid.0,
     );
     match report.refused {

@@ -10,14 +10,17 @@
 
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
-use crate::map::{MemoryMap, APP_SLOTS, SECTOR_SIZE, STATE_PARTITION};
+use crate::map::{MemoryMap, APP_SLOTS, SECTOR_SIZE};
 use crate::semihost::{exit, EXIT_FAILURE, EXIT_SUCCESS};
 use crate::session::Session;
 use core::fmt::Write as _;
 use embassy_futures::block_on;
 use fwu_shared::image::scan_slice;
+use fwu_shared::state::plan::swap_sectors;
 use fwu_shared::state::records::StagedImage;
-use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, TxnRecord};
+use fwu_shared::state::{
+    staged_set_digest, BootLog, BootRecord, Catalog, ComponentRecord, Members, Phase,
+};
 use fwu_shared::State;
 
 /// What the test application does after printing its version.
@@ -76,9 +79,11 @@ pub fn run(map: &MemoryMap, version: &str, mode: Mode) -> ! {
 
 /// Stage component 0's staging area if the component is READY. Returns whether it did.
 fn stage(con: &mut Uart, flash: &mut EmulatedFlash) -> Result<bool, &'static str> {
-    let mut store = StateStore::new(flash, STATE_PARTITION).map_err(|_| "state-config")?;
-    let txn = block_on(store.txn()).map_err(|_| "state-read")?;
-    let rec = block_on(store.component(APP_SLOTS.id)).map_err(|_| "state-read")?;
+    let layout = crate::map::layout();
+    let mut log = block_on(BootLog::open(flash, &layout)).map_err(|_| "state-read")?;
+    let mut catalog = block_on(Catalog::open(flash, &layout)).map_err(|_| "state-read")?;
+    let txn = log.state();
+    let rec = catalog.record(APP_SLOTS.id).unwrap_or_default();
     let (state, error) = txn
         .member_state(APP_SLOTS.id)
         .unwrap_or((rec.state, rec.error));
@@ -93,10 +98,7 @@ fn stage(con: &mut Uart, flash: &mut EmulatedFlash) -> Result<bool, &'static str
     let max = APP_SLOTS.max_image_size(SECTOR_SIZE);
     let staging = APP_SLOTS.staging_offset(SECTOR_SIZE);
     let scanned = {
-        let image = store
-            .flash()
-            .slice(staging, max)
-            .map_err(|_| "staging-bounds")?;
+        let image = flash.slice(staging, max).map_err(|_| "staging-bounds")?;
         scan_slice(image, max).map_err(|_| "staging-image")?
     };
     let candidate = ComponentRecord {
@@ -110,14 +112,26 @@ fn stage(con: &mut Uart, flash: &mut EmulatedFlash) -> Result<bool, &'static str
         },
         ..ComponentRecord::default()
     };
-    block_on(store.set_component(APP_SLOTS.id, &candidate)).map_err(|_| "state-write")?;
-    let staged = TxnRecord {
+    block_on(catalog.put(flash, APP_SLOTS.id, &candidate)).map_err(|_| "state-write")?;
+    let mut sectors = [0u16; 8];
+    if let Some(s) = sectors.get_mut(usize::from(APP_SLOTS.id)) {
+        *s = block_on(swap_sectors(
+            flash,
+            &APP_SLOTS,
+            SECTOR_SIZE,
+            scanned.total_size,
+        ));
+    }
+    let staged = BootRecord {
         seq: txn.seq.wrapping_add(1),
         phase: Phase::Staged,
         members: Members::NONE.with(APP_SLOTS.id),
-        ..TxnRecord::default()
+        sectors,
+        digest: staged_set_digest(core::iter::once((APP_SLOTS.id, scanned.digest))),
+        counters: txn.counters,
+        ..BootRecord::default()
     };
-    block_on(store.set_txn(&staged)).map_err(|_| "state-write")?;
+    block_on(log.commit(flash, &staged)).map_err(|_| "state-write")?;
     let v = scanned.header.version;
     let _ = writeln!(
         con,

@@ -7,8 +7,12 @@ use fwu_bootloader::{BootConfig, BootReport, Bootloader};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{scan_slice, KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::state::plan::swap_sectors;
 use fwu_shared::state::records::StagedImage;
-use fwu_shared::state::{ComponentRecord, Members, Phase, StateStore, StoredCounters, TxnRecord};
+use fwu_shared::state::{
+    staged_set_digest, BootLog, BootRecord, Catalog, ComponentRecord, Health, Members, Phase,
+    StoredCounters,
+};
 use fwu_shared::version::Dependency;
 use fwu_shared::{ComponentId, ImageVersion, PsaStatus, State};
 use fwu_sim_flash::{Geometry, SimFlash};
@@ -35,7 +39,7 @@ pub fn layout() -> Layout<'static> {
     Layout {
         sector_size: SECTOR,
         components: &SLOTS,
-        state: 0..4 * SECTOR,
+        state: 0..6 * SECTOR,
     }
 }
 
@@ -112,52 +116,146 @@ pub fn make_candidate(f: &mut Flash, c: ComponentId, img: &[u8]) {
         },
         ..ComponentRecord::default()
     };
-    with_store(f, |st| block_on(st.set_component(c, &rec)).unwrap());
+    let mut cat = block_on(Catalog::open(f, &layout())).unwrap();
+    block_on(cat.put(f, c, &rec)).unwrap();
 }
 
-/// What `install` commits: one Staged transaction over `members`.
+/// The component record of `c` in the catalog.
+pub fn record(f: &mut Flash, c: ComponentId) -> ComponentRecord {
+    let cat = block_on(Catalog::open(f, &layout())).unwrap();
+    cat.record(c).unwrap_or_default()
+}
+
+/// The boot log as the bootloader reads it.
+pub fn boot_log(f: &mut Flash) -> BootLog {
+    block_on(BootLog::open(f, &layout())).unwrap()
+}
+
+/// Commit `rec` as the boot record (the generation is the log's).
+pub fn commit(f: &mut Flash, rec: &BootRecord) {
+    let mut log = boot_log(f);
+    block_on(log.commit(f, rec)).unwrap();
+}
+
+/// What `install` commits: one Staged transaction over `members`, with the swap plan and the
+/// digest of the staged set computed from the candidates.
 pub fn install(f: &mut Flash, members: &[ComponentId]) {
-    with_store(f, |st| {
-        let old = block_on(st.txn()).unwrap();
-        let m = members.iter().fold(Members::NONE, |m, &c| m.with(c));
-        block_on(st.set_txn(&TxnRecord {
+    let old = txn(f);
+    let m = members.iter().fold(Members::NONE, |m, &c| m.with(c));
+    let mut sectors = [0u16; 8];
+    let mut digests = Vec::new();
+    for &c in members {
+        let rec = record(f, c);
+        sectors[usize::from(c)] = block_on(swap_sectors(f, slots(c), SECTOR, rec.staged.size));
+        digests.push((c, rec.staged.digest));
+    }
+    digests.sort();
+    commit(
+        f,
+        &BootRecord {
             seq: old.seq + 1,
             phase: Phase::Staged,
             members: m,
-            ..TxnRecord::default()
-        }))
-        .unwrap();
-    });
+            sectors,
+            digest: staged_set_digest(digests.into_iter()),
+            backups: Members(old.backups.0 & !m.0),
+            counters: old.counters,
+            ..BootRecord::default()
+        },
+    );
 }
 
-/// Move the transaction to `phase` with `error` (what accept/reject commit).
+/// Move the transaction to `phase` with `error` (what reject commits).
 pub fn set_phase(f: &mut Flash, phase: Phase, error: PsaStatus) {
-    with_store(f, |st| {
-        let t = block_on(st.txn()).unwrap();
-        block_on(st.set_txn(&TxnRecord { phase, error, ..t })).unwrap();
-    });
+    let t = txn(f);
+    commit(
+        f,
+        &BootRecord {
+            phase,
+            error,
+            trial_booted: false,
+            done: 0,
+            ..t
+        },
+    );
 }
 
-pub fn with_store<R>(f: &mut Flash, op: impl FnOnce(&mut StateStore<'_, Flash>) -> R) -> R {
-    let mut st = StateStore::new(f, layout().state).unwrap();
-    op(&mut st)
+/// What `accept` commits: `Updated`, the members' counters raised to their images', their
+/// backups kept.
+pub fn accept(f: &mut Flash) {
+    let t = txn(f);
+    assert_eq!(t.phase, Phase::Trial);
+    let mut counters = t.counters;
+    for c in t.members.iter() {
+        let image = record(f, c).staged.security_counter;
+        counters[usize::from(c)] = counters[usize::from(c)].max(image);
+    }
+    commit(
+        f,
+        &BootRecord {
+            phase: Phase::Updated,
+            error: 0,
+            trial_booted: false,
+            backups: Members(t.backups.0 | t.members.0),
+            counters,
+            ..t
+        },
+    );
 }
 
-pub fn txn(f: &mut Flash) -> TxnRecord {
-    with_store(f, |st| block_on(st.txn()).unwrap())
+/// What the service does with a finished transaction: the members' component records take its
+/// outcome, then the transaction is released (`Idle`).
+pub fn settle(f: &mut Flash) {
+    let t = txn(f);
+    let state = match t.phase {
+        Phase::Failed => State::Failed,
+        Phase::Updated => State::Updated,
+        other => panic!("settle in {other:?}"),
+    };
+    for c in t.members.iter() {
+        let old = record(f, c);
+        let rec = ComponentRecord {
+            state,
+            error: if state == State::Failed { t.error } else { 0 },
+            ..old
+        };
+        let mut cat = block_on(Catalog::open(f, &layout())).unwrap();
+        block_on(cat.put(f, c, &rec)).unwrap();
+    }
+    commit(f, &t.settled());
+}
+
+/// Store `value` as `c`'s security counter floor.
+pub fn raise_counter(f: &mut Flash, c: ComponentId, value: u32) {
+    let mut t = txn(f);
+    t.counters[usize::from(c)] = value;
+    commit(f, &t);
+}
+
+/// The current transaction (flags and progress applied).
+pub fn txn(f: &mut Flash) -> BootRecord {
+    boot_log(f).state()
+}
+
+/// How the boot log reads.
+pub fn health(f: &mut Flash) -> Health {
+    boot_log(f).health()
 }
 
 /// The state and error a component reports (transaction overrides its members).
 pub fn state_of(f: &mut Flash, c: ComponentId) -> (State, PsaStatus) {
-    with_store(f, |st| {
-        let t = block_on(st.txn()).unwrap();
-        let r = block_on(st.component(c)).unwrap();
-        t.member_state(c).unwrap_or((r.state, r.error))
-    })
+    let t = txn(f);
+    let r = record(f, c);
+    let own = if r.state == State::Failed {
+        (r.state, r.error)
+    } else {
+        (r.state, 0)
+    };
+    t.member_state(c).unwrap_or(own)
 }
 
 pub fn counter(f: &mut Flash, c: ComponentId) -> u32 {
-    with_store(f, |st| block_on(st.stored_counter(c)).unwrap())
+    boot_log(f).counter(c)
 }
 
 /// One boot with a freshly built bootloader (a true cold start: nothing survives in RAM).

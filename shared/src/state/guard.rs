@@ -1,29 +1,33 @@
-//! The erase guard: makes interrupted erases of state pages harmless to the map above it.
+//! The erase guard: makes interrupted erases of the checkpoint map's pages harmless to the map
+//! above it, and tells them apart from bits flipped at rest.
 //!
 //! `sequential-storage` infers a page's state from its first and last bytes. An erase cut by a
 //! power loss leaves a sector *undefined* (embedded-storage's own words): random or partly
 //! erased content whose markers can read as "partially open" and mislead the map into losing
-//! records stored intact on another page (found by the `sim` campaigns). So every state page
+//! records stored intact on another page (found by the `sim` campaigns). So every map page
 //! carries a hidden 64-byte header the map never sees:
 //!
 //! ```text
 //! [0..32)   OK marker      written after an erase completed
-//! [32..64)  DOOMED marker  written just before an erase starts
+//! [32..64)  DOOMED marker  written (all zeros) just before an erase starts
 //! [64..)    the map's page (ERASE_SIZE - 64 bytes)
 //! ```
 //!
-//! A page is trusted only when it reads `OK` and an erased `DOOMED` slot. Anything else means
-//! an erase was interrupted (before, during, or after the sector erase itself), and the guard
-//! completes that erase (the map had decided it) before any access to the page. A fully erased
-//! page (factory fresh) just gets its `OK` marker.
+//! A page is trusted when its OK slot is within [`TOLERANCE`] bits of the OK pattern and its
+//! DOOMED slot has at most [`TOLERANCE`] programmed bits: a few bits flipped at rest change
+//! neither verdict. A DOOMED slot with more programmed bits means an erase was decided (and
+//! perhaps started): the guard completes it before any access to the page. An OK slot far from
+//! the pattern means an erase ran and was cut before the OK marker was written (an erase that
+//! progressed far enough to touch the header, or a torn OK write): the guard completes that too.
+//! A fully erased page (factory fresh) just gets its OK marker.
 //!
 //! The map also marks pages by writing zeros over the first and last word of a page, and after
 //! a cut during such a write it writes the same word again — legal on classic NOR (AND
 //! programming), forbidden by the `NorFlash` contract and by ECC flash. The guard therefore
 //! completes torn marker writes too: a marker word with any programmed bit reads as fully
-//! marked, and marking it again is absorbed instead of programming the word twice. Both
-//! repairs turn an interrupted operation into the completed one, which is always a state the
-//! map could have seen.
+//! marked, and marking it again is absorbed instead of programming the word twice. (A bit
+//! flipped at rest in an erased marker word therefore reads as a mark; the map only holds
+//! download checkpoints, whose loss costs a re-sent download, never state.)
 
 use embedded_storage_async::nor_flash::{
     ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -36,8 +40,15 @@ const SLOT: usize = 32;
 const OK: [u8; SLOT] = *b"fwu/state page erased, v1 \x00\x00\x00\x00\x00\x00";
 /// Content written to the DOOMED slot before an erase.
 const DOOMED: [u8; SLOT] = [0; SLOT];
-/// Largest number of pages a state partition may have (one `u64` bitmask of checked pages).
+/// Largest number of pages the guard covers (one `u64` bitmask of checked pages).
 pub const MAX_PAGES: u32 = 64;
+/// Bits that may differ in a header slot before it stops counting as what it was written as.
+pub const TOLERANCE: u32 = 8;
+
+/// Bits in which `a` and `b` differ.
+fn distance(a: &[u8], b: &[u8]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
 
 /// Errors of the guarded view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +99,11 @@ impl<'f, F: NorFlash> Guarded<'f, F> {
     /// The underlying flash.
     pub fn inner(&mut self) -> &mut F {
         self.inner
+    }
+
+    /// Forget which pages were checked (after the pages were changed underneath the guard).
+    pub fn forget(&mut self) {
+        self.checked = 0;
     }
 
     /// Size of one virtual page.
@@ -161,8 +177,9 @@ impl<'f, F: NorFlash> Guarded<'f, F> {
             .await
             .map_err(GuardError::Flash)?;
         let (ok, doomed) = header.split_at(SLOT);
-        let trusted = ok == OK && doomed.iter().all(|&b| b == 0xff);
-        if !trusted {
+        let ok = distance(ok, &OK) <= TOLERANCE;
+        let doomed = distance(doomed, &[0xff; SLOT]) > TOLERANCE;
+        if !ok || doomed {
             if header.iter().all(|&b| b == 0xff) && self.blank_after_header(start).await? {
                 self.mark_ok(start).await?;
             } else {

@@ -1,7 +1,14 @@
-//! The persisted records of the on-flash contract (`docs/on-flash-contract.md`): one transaction
-//! record, one record per component, the swap progress and the security counters. Each encodes
-//! to a CRC-32C frame ([`crate::record`]); decoding validates every field, so a value that is
-//! not one the writer could have produced is an error, not a state.
+//! The persisted records of the on-flash contract (`docs/on-flash-contract.md`):
+//!
+//! * [`BootRecord`]: the transaction table the bootloader acts on (phase, members, per-member
+//!   sector counts, the digest of the staged set, security counters, which secondaries hold a
+//!   backup). Lives in the boot log.
+//! * [`ComponentRecord`]: one component's state outside any transaction (READY, WRITING,
+//!   CANDIDATE, FAILED, UPDATED) and its staged image. Lives in the catalog.
+//! * [`Checkpoint`]: the resume point of a download. Lives in the checkpoint map.
+//!
+//! Each encodes to a CRC-32C frame ([`crate::record`]); decoding validates every field, so a
+//! value that is not one the writer could have produced is an error, not a state.
 
 use crate::bytes::{Reader, Writer};
 use crate::component::{ComponentId, ImageVersion, State};
@@ -21,6 +28,12 @@ pub const ERROR_INSTALL_FLASH_FAILURE: PsaStatus = -0x1002;
 /// Error recorded when the bootloader rolls back because an active (trial) image failed
 /// authentication at boot.
 pub const ERROR_ACTIVE_INVALID: PsaStatus = -0x1003;
+/// Error recorded when a rollback was due but the image to restore (the backup) does not verify:
+/// nothing was moved, the trial images stay active and keep running.
+pub const ERROR_BACKUP_INVALID: PsaStatus = -0x1004;
+/// Error recorded when the staged set no longer matches what `install` committed (the sector
+/// counts or the active images changed behind the service's back): nothing was moved.
+pub const ERROR_STAGED_MISMATCH: PsaStatus = -0x1005;
 
 /// A set of components, as a bitmask over ids `0..8`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -44,9 +57,23 @@ impl Members {
         }
     }
 
+    /// The set without `c`.
+    pub const fn without(self, c: ComponentId) -> Members {
+        if c < 8 {
+            Members(self.0 & !(1 << c))
+        } else {
+            self
+        }
+    }
+
     /// Whether the set is empty.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// Whether every member of `self` is in `other`.
+    pub const fn is_subset(self, other: Members) -> bool {
+        self.0 & !other.0 == 0
     }
 
     /// The member ids in increasing order.
@@ -77,8 +104,9 @@ pub struct ComponentRecord {
     pub state: State,
     /// Error of the second image (FAILED).
     pub error: PsaStatus,
-    /// WRITING: bytes of the image durably written from offset 0 (sector aligned): the resume point.
-    pub written: u32,
+    /// WRITING: the download's identity; its checkpoints carry the same value, so a checkpoint
+    /// left by an earlier download is never taken for this one's.
+    pub download: u32,
     /// Whether the whole secondary slot is known to be erased (after `clean`).
     pub secondary_erased: bool,
     /// CANDIDATE (and the transaction built from it): the staged image.
@@ -90,7 +118,7 @@ impl Default for ComponentRecord {
         ComponentRecord {
             state: State::Ready,
             error: 0,
-            written: 0,
+            download: 0,
             secondary_erased: false,
             staged: StagedImage::default(),
         }
@@ -120,7 +148,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    const fn from_u8(v: u8) -> Option<Phase> {
+    /// The phase with byte value `v`.
+    pub const fn from_u8(v: u8) -> Option<Phase> {
         Some(match v {
             0 => Phase::Idle,
             1 => Phase::Staged,
@@ -145,41 +174,73 @@ impl Phase {
             Phase::Updated => Some(State::Updated),
         }
     }
+
+    /// Whether a swap is under way (the slots of the members are mid-move).
+    pub const fn swapping(self) -> bool {
+        matches!(self, Phase::Installing | Phase::Reverting)
+    }
 }
 
-/// The transaction record: the single commit point of install, accept, reject and the
-/// bootloader's install and revert.
+/// Direction of a swap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxnRecord {
-    /// Transaction number, incremented by every `install`.
+#[repr(u8)]
+pub enum Direction {
+    /// New image into the primary slot.
+    Install = 1,
+    /// Old image back into the primary slot.
+    Revert = 2,
+}
+
+/// The boot record: the transaction table of the device. Every commit of `install`, `accept`,
+/// `reject` and of the bootloader's decisions is one boot record (or one flag word after it,
+/// see [`super::boot`]), so it covers every member at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootRecord {
+    /// Generation: incremented by every record written, the newest valid one wins.
+    pub gen: u32,
+    /// Transaction number, incremented by every `install` (and by a bootloader recovery).
     pub seq: u32,
     /// Current phase.
     pub phase: Phase,
     /// Components in the transaction.
     pub members: Members,
-    /// Error recorded for the members (reject argument or failure reason).
-    pub error: PsaStatus,
     /// `Trial`: the bootloader has handed over to the trial images once.
     pub trial_booted: bool,
-    /// Per component: sectors the swap covers (`Installing` onwards), or complete step pairs
-    /// to undo when an install was abandoned.
+    /// Components whose secondary slot holds their previous image after an accepted update (a
+    /// backup the bootloader may restore if the active image stops verifying).
+    pub backups: Members,
+    /// Error recorded for the members (reject argument or failure reason).
+    pub error: PsaStatus,
+    /// `Installing` / `Reverting`: swap steps already done when this record was written.
+    pub done: u32,
+    /// Per member: sectors the swap covers (per component, `0` for non-members).
     pub sectors: [u16; MAX_COMPONENTS],
+    /// Security counter floor of each component.
+    pub counters: [u32; MAX_COMPONENTS],
+    /// SHA-256 over the members' staged image digests (see [`staged_set_digest`]), so that the
+    /// bootloader installs exactly the images the service verified.
+    pub digest: [u8; 32],
 }
 
-impl Default for TxnRecord {
+impl Default for BootRecord {
     fn default() -> Self {
-        TxnRecord {
+        BootRecord {
+            gen: 0,
             seq: 0,
             phase: Phase::Idle,
             members: Members::NONE,
-            error: 0,
             trial_booted: false,
+            backups: Members::NONE,
+            error: 0,
+            done: 0,
             sectors: [0; MAX_COMPONENTS],
+            counters: [0; MAX_COMPONENTS],
+            digest: [0; 32],
         }
     }
 }
 
-impl TxnRecord {
+impl BootRecord {
     /// The state and error component `c` reports if it is a member, else `None`.
     pub fn member_state(&self, c: ComponentId) -> Option<(State, PsaStatus)> {
         if !self.members.contains(c) {
@@ -197,45 +258,62 @@ impl TxnRecord {
     pub fn sectors_of(&self, c: ComponentId) -> u16 {
         self.sectors.get(usize::from(c)).copied().unwrap_or(0)
     }
+
+    /// The stored security counter floor of `c`.
+    pub fn counter(&self, c: ComponentId) -> u32 {
+        self.counters.get(usize::from(c)).copied().unwrap_or(0)
+    }
+
+    /// Steps of a complete swap of the members: two per sector per member.
+    pub fn total_steps(&self) -> u32 {
+        self.members
+            .iter()
+            .map(|c| 2 * u32::from(self.sectors_of(c)))
+            .sum()
+    }
+
+    /// The record as released by settling: `Idle`, same sequence number, counters and backups
+    /// kept.
+    pub fn settled(&self) -> BootRecord {
+        BootRecord {
+            gen: self.gen,
+            seq: self.seq,
+            counters: self.counters,
+            backups: self.backups,
+            ..BootRecord::default()
+        }
+    }
 }
 
-/// Direction of a swap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Direction {
-    /// New image into the primary slot.
-    Install = 1,
-    /// Old image back into the primary slot.
-    Revert = 2,
+/// The digest of a staged set: SHA-256 over `id || digest` of each member in increasing id
+/// order. `install` stores it; the bootloader recomputes it from the images it verified.
+pub fn staged_set_digest(members: impl Iterator<Item = (ComponentId, [u8; 32])>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (c, d) in members {
+        h.update([c]);
+        h.update(d);
+    }
+    h.finalize().into()
 }
 
-/// Durable progress of the current swap: `steps` steps of member `member` are done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SwapProgress {
-    /// Transaction this progress belongs to.
-    pub seq: u32,
-    /// Swap direction.
-    pub direction: Direction,
-    /// Component being swapped.
-    pub member: ComponentId,
-    /// Steps completed for that member.
-    pub steps: u16,
-}
-
-/// A stored security counter value.
+/// A download's resume point in the checkpoint map.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CounterRecord(pub u32);
+pub struct Checkpoint {
+    /// The download it belongs to ([`ComponentRecord::download`]).
+    pub download: u32,
+    /// Bytes of the image durably written from offset 0 (sector aligned).
+    pub written: u32,
+}
 
 /// Record kind bytes (first byte of every frame).
 pub mod kinds {
-    /// [`super::ComponentRecord`].
+    /// [`super::ComponentRecord`] in a catalog entry.
     pub const COMPONENT: u8 = 0xc1;
-    /// [`super::TxnRecord`].
-    pub const TXN: u8 = 0xc2;
-    /// [`super::SwapProgress`].
-    pub const PROGRESS: u8 = 0xc3;
-    /// [`super::CounterRecord`].
-    pub const COUNTER: u8 = 0xc4;
+    /// [`super::BootRecord`].
+    pub const BOOT: u8 = 0xc5;
+    /// [`super::Checkpoint`].
+    pub const CHECKPOINT: u8 = 0xc6;
 }
 
 fn bool_from(v: u8) -> Option<bool> {
@@ -253,7 +331,7 @@ impl Record for ComponentRecord {
     fn write_payload(&self, w: &mut Writer<'_>) -> Option<()> {
         w.u8(self.state as u8)?;
         w.i32(self.error)?;
-        w.u32(self.written)?;
+        w.u32(self.download)?;
         w.u8(u8::from(self.secondary_erased))?;
         let s = &self.staged;
         w.u32(s.size)?;
@@ -278,7 +356,7 @@ impl Record for ComponentRecord {
             )
         })?;
         let error = r.i32()?;
-        let written = r.u32()?;
+        let download = r.u32()?;
         let secondary_erased = bool_from(r.u8()?)?;
         let size = r.u32()?;
         let digest = r.array()?;
@@ -304,7 +382,7 @@ impl Record for ComponentRecord {
         Some(ComponentRecord {
             state,
             error,
-            written,
+            download,
             secondary_erased,
             staged: StagedImage {
                 size,
@@ -317,85 +395,92 @@ impl Record for ComponentRecord {
     }
 }
 
-impl Record for TxnRecord {
-    const KIND: u8 = kinds::TXN;
-    const PAYLOAD_LEN: usize = 4 + 1 + 1 + 4 + 1 + 2 * MAX_COMPONENTS;
+impl Record for BootRecord {
+    const KIND: u8 = kinds::BOOT;
+    const PAYLOAD_LEN: usize =
+        4 + 4 + 1 + 1 + 1 + 1 + 4 + 4 + 2 * MAX_COMPONENTS + 4 * MAX_COMPONENTS + 32;
 
     fn write_payload(&self, w: &mut Writer<'_>) -> Option<()> {
+        w.u32(self.gen)?;
         w.u32(self.seq)?;
         w.u8(self.phase as u8)?;
         w.u8(self.members.0)?;
-        w.i32(self.error)?;
         w.u8(u8::from(self.trial_booted))?;
+        w.u8(self.backups.0)?;
+        w.i32(self.error)?;
+        w.u32(self.done)?;
         for s in self.sectors {
             w.u16(s)?;
         }
-        Some(())
+        for c in self.counters {
+            w.u32(c)?;
+        }
+        w.put(&self.digest)
     }
 
     fn read_payload(r: &mut Reader<'_>) -> Option<Self> {
+        let gen = r.u32()?;
         let seq = r.u32()?;
         let phase = Phase::from_u8(r.u8()?)?;
         let members = Members(r.u8()?);
-        let error = r.i32()?;
         let trial_booted = bool_from(r.u8()?)?;
+        let backups = Members(r.u8()?);
+        let error = r.i32()?;
+        let done = r.u32()?;
         let mut sectors = [0u16; MAX_COMPONENTS];
         for s in sectors.iter_mut() {
             *s = r.u16()?;
         }
-        if (phase == Phase::Idle) != members.is_empty() {
-            return None;
+        let mut counters = [0u32; MAX_COMPONENTS];
+        for c in counters.iter_mut() {
+            *c = r.u32()?;
         }
-        Some(TxnRecord {
+        let digest = r.array()?;
+        let rec = BootRecord {
+            gen,
             seq,
             phase,
             members,
-            error,
             trial_booted,
+            backups,
+            error,
+            done,
             sectors,
-        })
-    }
-}
-
-impl Record for SwapProgress {
-    const KIND: u8 = kinds::PROGRESS;
-    const PAYLOAD_LEN: usize = 4 + 1 + 1 + 2;
-
-    fn write_payload(&self, w: &mut Writer<'_>) -> Option<()> {
-        w.u32(self.seq)?;
-        w.u8(self.direction as u8)?;
-        w.u8(self.member)?;
-        w.u16(self.steps)
-    }
-
-    fn read_payload(r: &mut Reader<'_>) -> Option<Self> {
-        let seq = r.u32()?;
-        let direction = match r.u8()? {
-            1 => Direction::Install,
-            2 => Direction::Revert,
-            _ => return None,
+            counters,
+            digest,
         };
-        let member = r.u8().filter(|&m| usize::from(m) < MAX_COMPONENTS)?;
-        let steps = r.u16()?;
-        Some(SwapProgress {
-            seq,
-            direction,
-            member,
-            steps,
-        })
+        rec.is_consistent().then_some(rec)
     }
 }
 
-impl Record for CounterRecord {
-    const KIND: u8 = kinds::COUNTER;
-    const PAYLOAD_LEN: usize = 4;
+impl BootRecord {
+    /// The layout-independent rules every record the writers produce follows: a non-idle
+    /// phase has members, sector counts only for members, a trial flag only in `Trial`, swap
+    /// progress only while swapping and within the swap.
+    pub fn is_consistent(&self) -> bool {
+        let non_members = !self.members.0;
+        (self.phase == Phase::Idle) == self.members.is_empty()
+            && (0..8u8).all(|c| !Members(non_members).contains(c) || self.sectors_of(c) == 0)
+            && (!self.trial_booted || self.phase == Phase::Trial)
+            && (self.phase.swapping() || self.done == 0)
+            && self.done <= self.total_steps()
+    }
+}
+
+impl Record for Checkpoint {
+    const KIND: u8 = kinds::CHECKPOINT;
+    const PAYLOAD_LEN: usize = 8;
 
     fn write_payload(&self, w: &mut Writer<'_>) -> Option<()> {
-        w.u32(self.0)
+        w.u32(self.download)?;
+        w.u32(self.written)
     }
 
     fn read_payload(r: &mut Reader<'_>) -> Option<Self> {
-        r.u32().map(CounterRecord)
+        Some(Checkpoint {
+            download: r.u32()?,
+            written: r.u32()?,
+        })
     }
 }
 
@@ -420,7 +505,7 @@ mod tests {
         ComponentRecord {
             state: State::Candidate,
             error: -135,
-            written: 0x4000,
+            download: 0x1234,
             secondary_erased: true,
             staged: StagedImage {
                 size: 1234,
@@ -432,26 +517,32 @@ mod tests {
         }
     }
 
+    fn sample_boot() -> BootRecord {
+        BootRecord {
+            gen: 17,
+            seq: 9,
+            phase: Phase::Installing,
+            members: Members(0b101),
+            trial_booted: false,
+            backups: Members(0b10),
+            error: 0,
+            done: 5,
+            sectors: [3, 0, 7, 0, 0, 0, 0, 0],
+            counters: [1, 2, 3, 4, 5, 6, 7, 8],
+            digest: [0xab; 32],
+        }
+    }
+
     #[test]
     fn records_round_trip() {
         round_trip(&sample_component());
         round_trip(&ComponentRecord::default());
-        round_trip(&TxnRecord {
-            seq: 9,
-            phase: Phase::Trial,
-            members: Members(0b101),
-            error: 0,
-            trial_booted: true,
-            sectors: [3, 0, 7, 0, 0, 0, 0, 0],
+        round_trip(&sample_boot());
+        round_trip(&BootRecord::default());
+        round_trip(&Checkpoint {
+            download: 3,
+            written: 0x4000,
         });
-        round_trip(&TxnRecord::default());
-        round_trip(&SwapProgress {
-            seq: 9,
-            direction: Direction::Revert,
-            member: 2,
-            steps: 13,
-        });
-        round_trip(&CounterRecord(77));
     }
 
     #[test]
@@ -465,36 +556,62 @@ mod tests {
             ComponentRecord::decode_from(&buf[..n]),
             Err(RecordError::Invalid)
         );
-        // A non-idle transaction without members, and an idle one with members.
-        let t = TxnRecord {
-            phase: Phase::Staged,
-            ..TxnRecord::default()
-        };
-        let n = t.encode_into(&mut buf).unwrap();
-        assert_eq!(TxnRecord::decode_from(&buf[..n]), Err(RecordError::Invalid));
-        let t = TxnRecord {
-            members: Members(1),
-            ..TxnRecord::default()
-        };
-        let n = t.encode_into(&mut buf).unwrap();
-        assert_eq!(TxnRecord::decode_from(&buf[..n]), Err(RecordError::Invalid));
-        // A frame of another kind.
-        let n = CounterRecord(1).encode_into(&mut buf).unwrap();
+        let bad = [
+            // A non-idle transaction without members, and an idle one with members.
+            BootRecord {
+                phase: Phase::Staged,
+                members: Members::NONE,
+                sectors: [0; 8],
+                done: 0,
+                ..sample_boot()
+            },
+            BootRecord {
+                phase: Phase::Idle,
+                done: 0,
+                ..sample_boot()
+            },
+            // Sectors for a non-member.
+            BootRecord {
+                sectors: [3, 1, 7, 0, 0, 0, 0, 0],
+                ..sample_boot()
+            },
+            // Progress past the end of the swap, or outside a swap.
+            BootRecord {
+                done: 21,
+                ..sample_boot()
+            },
+            BootRecord {
+                phase: Phase::Trial,
+                ..sample_boot()
+            },
+            // A trial flag outside Trial.
+            BootRecord {
+                trial_booted: true,
+                ..sample_boot()
+            },
+        ];
+        for b in bad {
+            let n = b.encode_into(&mut buf).unwrap();
+            assert_eq!(
+                BootRecord::decode_from(&buf[..n]),
+                Err(RecordError::Invalid),
+                "{b:?}"
+            );
+        }
+        let n = Checkpoint::default().encode_into(&mut buf).unwrap();
         assert!(matches!(
-            TxnRecord::decode_from(&buf[..n]),
+            BootRecord::decode_from(&buf[..n]),
             Err(RecordError::WrongKind { .. })
         ));
     }
 
     #[test]
     fn member_states_follow_the_phase_table() {
-        let mut t = TxnRecord {
-            seq: 1,
+        let mut t = BootRecord {
             phase: Phase::Staged,
             members: Members(0b10),
             error: -7,
-            trial_booted: false,
-            sectors: [0; 8],
+            ..BootRecord::default()
         };
         assert_eq!(t.member_state(0), None);
         assert_eq!(t.member_state(1), Some((State::Staged, 0)));
@@ -517,5 +634,17 @@ mod tests {
         assert!(Members(0b1010).iter().eq([1u8, 3]));
         assert!(!Members(0xff).contains(8));
         assert_eq!(Members::NONE.with(9), Members::NONE);
+        assert_eq!(Members(0b11).without(0), Members(0b10));
+        assert!(Members(0b10).is_subset(Members(0b11)));
+        assert!(!Members(0b100).is_subset(Members(0b11)));
+    }
+
+    #[test]
+    fn the_staged_set_digest_depends_on_ids_and_digests() {
+        let a = staged_set_digest([(0u8, [1u8; 32]), (1, [2; 32])].into_iter());
+        let b = staged_set_digest([(0u8, [1u8; 32]), (2, [2; 32])].into_iter());
+        let c = staged_set_digest([(0u8, [1u8; 32]), (1, [3; 32])].into_iter());
+        assert_ne!(a, b);
+        assert_ne!(a, c);
     }
 }

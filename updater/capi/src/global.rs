@@ -19,7 +19,7 @@ use embassy_futures::block_on;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{StoreError, StoredCounters, MAX_COMPONENTS};
+use fwu_shared::state::{StateError, StoredCounters, MAX_COMPONENTS};
 use fwu_shared::version::BuildNumber;
 use fwu_shared::Error;
 use fwu_updater::{Config, InitError, Updater};
@@ -112,17 +112,17 @@ pub(crate) struct Binding<'a> {
     pub(crate) keys: &'a [PublicKey],
     /// Version comparison policy.
     pub(crate) build_number: BuildNumber,
-    /// Erase an undecodable state partition instead of failing.
+    /// Rebuild a state that is corrupt beyond automatic repair at start-up
+    /// ([`Updater::recover_state`]) instead of starting in the corrupt mode.
     pub(crate) format_corrupt: bool,
 }
 
 /// The PSA code `fwu_init` reports for a start-up failure.
 fn init_error(e: InitError) -> Error {
     match e {
-        InitError::Layout(_) | InitError::State(StoreError::Config) => Error::InvalidArgument,
-        InitError::State(StoreError::Flash) => Error::StorageFailure,
-        InitError::State(StoreError::Corrupt) => Error::DataCorrupt,
-        InitError::State(StoreError::Full) => Error::InsufficientStorage,
+        InitError::Layout(_) | InitError::State(StateError::Layout) => Error::InvalidArgument,
+        InitError::State(StateError::Flash | StateError::WriteFailed) => Error::StorageFailure,
+        InitError::State(StateError::Corrupt) => Error::DataCorrupt,
     }
 }
 
@@ -163,17 +163,11 @@ impl Global {
             keys: KeyRing::new(storage.keys.get(..b.keys.len()).unwrap_or(&[])),
             build_number: b.build_number,
         };
-        let mut flash = b.flash;
-        let started = block_on(Updater::new(flash, config.clone(), b.reset, StoredCounters));
-        let service = match started {
-            Ok(s) => s,
-            Err(InitError::State(StoreError::Corrupt)) if b.format_corrupt => {
-                block_on(Service::format_state(&mut flash, &config.layout)).map_err(init_error)?;
-                block_on(Updater::new(flash, config, b.reset, StoredCounters))
-                    .map_err(init_error)?
-            }
-            Err(e) => return Err(init_error(e)),
-        };
+        let service =
+            block_on(Updater::new(b.flash, config, b.reset, StoredCounters)).map_err(init_error)?;
+        if b.format_corrupt && block_on(service.state_health()).is_ok_and(|h| h.corrupt()) {
+            block_on(service.recover_state())?;
+        }
         self.service = Some(service);
         Ok(())
     }

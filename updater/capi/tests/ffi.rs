@@ -3,18 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use core::ffi::{c_int, c_void};
-use embassy_futures::block_on;
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
 use fwu_capi::*;
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
-use fwu_shared::state::guard::Guarded;
 use fwu_shared::status::{
-    PSA_ERROR_BAD_STATE, PSA_ERROR_DATA_CORRUPT, PSA_ERROR_INVALID_ARGUMENT, PSA_SUCCESS,
+    PSA_ERROR_DATA_CORRUPT, PSA_ERROR_INVALID_ARGUMENT, PSA_ERROR_STORAGE_FAILURE, PSA_SUCCESS,
 };
 use fwu_shared::{ImageVersion, State};
 use fwu_sim_flash::{Geometry, SimFlash};
-use sequential_storage::cache::Cache;
-use sequential_storage::map::{MapConfig, MapStorage};
 
 type Flash = SimFlash<SECTOR_SIZE, WRITE_SIZE>;
 const S: u32 = SECTOR_SIZE as u32;
@@ -57,9 +53,9 @@ fn state(c: u8) -> (i32, u8) {
 }
 
 #[test]
-fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
+fn a_corrupt_state_partition_is_reported_and_recovered_on_request() {
     let flash: *mut Flash = Box::into_raw(Box::new(Flash::new(Geometry {
-        sectors: 21,
+        sectors: 23,
         erased: 0xff,
     })));
     let signer = Ed25519Signer::from_seed(&[3; 32]);
@@ -68,13 +64,13 @@ fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
     let mut image = vec![0u8; spec.image_len(4000)];
     build_image(&spec, &[0x33; 4000], &signer, &mut image).unwrap();
     // SAFETY: nothing else uses the flash yet.
-    unsafe { &mut *flash }.load(4 * S as usize, &image);
+    unsafe { &mut *flash }.load(6 * S as usize, &image);
 
     let slots = [FwuSlot {
         id: 0,
         sectors: 8,
-        primary: 4 * S,
-        secondary: 12 * S,
+        primary: 6 * S,
+        secondary: 14 * S,
     }];
     let mut cfg = FwuConfig {
         flash: FwuFlash {
@@ -82,14 +78,14 @@ fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
             read: Some(read),
             write: Some(write),
             erase: Some(erase),
-            capacity: 21 * S,
+            capacity: 23 * S,
         },
         sector_size: S,
         log2_write_align: PSA_FWU_LOG2_WRITE_ALIGN,
         slots: slots.as_ptr(),
         slot_count: 1,
         state_offset: 0,
-        state_size: 4 * S,
+        state_size: 6 * S,
         keys: key.as_ptr(),
         key_count: 1,
         reset: Some(reset),
@@ -104,8 +100,8 @@ fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
     );
     assert_eq!(state(0), (PSA_SUCCESS, State::Writing as u8));
 
-    // Unbind (a failed fwu_init drops the instance), then plant a well-formed map item whose
-    // value is not a record frame, through the state store's own page guard.
+    // Unbind (a failed fwu_init drops the instance), then fill both copies of the boot log with
+    // garbage: two faults, beyond automatic repair.
     assert_eq!(
         unsafe { fwu_init(core::ptr::null()) },
         PSA_ERROR_INVALID_ARGUMENT
@@ -113,28 +109,31 @@ fn a_corrupt_state_partition_is_reported_and_formatted_on_request() {
     {
         // SAFETY: the service is unbound: nothing else uses the flash.
         let cells = unsafe { &mut *flash };
-        let pages = 4;
-        let guarded = Guarded::new(cells, 0, pages);
-        let range = 0..pages * Guarded::<Flash>::page_size();
-        let mut map: MapStorage<u8, _, _> =
-            MapStorage::new(guarded, MapConfig::new(range), Cache::new_uncached());
-        let mut buf = [0u8; 64];
-        let junk: &[u8] = &[0xc2, 1, 2, 3];
-        block_on(map.store_item(&mut buf, &0x01u8, &junk)).unwrap();
+        let junk: Vec<u8> = (0..2 * S as usize).map(|i| (i * 89 % 253) as u8).collect();
+        cells.load(0, &junk);
     }
-    let primary = unsafe { &*flash }.contents()[4 * S as usize..12 * S as usize].to_vec();
+    let primary = unsafe { &*flash }.contents()[6 * S as usize..14 * S as usize].to_vec();
 
-    assert_eq!(unsafe { fwu_init(&cfg) }, PSA_ERROR_DATA_CORRUPT);
+    // The service binds, reports the corruption and refuses changes.
+    assert_eq!(unsafe { fwu_init(&cfg) }, PSA_SUCCESS);
+    let mut info = ComponentInfo::default();
+    assert_eq!(unsafe { psa_fwu_query(0, &mut info) }, PSA_SUCCESS);
     assert_eq!(
-        state(0).0,
-        PSA_ERROR_BAD_STATE,
-        "a failed fwu_init binds nothing"
+        (info.state, info.error),
+        (State::Failed as u8, PSA_ERROR_DATA_CORRUPT)
+    );
+    assert_eq!(
+        unsafe { psa_fwu_start(0, core::ptr::null(), 0) },
+        PSA_ERROR_STORAGE_FAILURE
     );
     cfg.flags = FWU_CONFIG_FORMAT_CORRUPT_STATE;
     assert_eq!(unsafe { fwu_init(&cfg) }, PSA_SUCCESS);
-    assert_eq!(state(0), (PSA_SUCCESS, State::Ready as u8));
+    // Only the boot log was lost: the catalog kept the download in progress.
+    assert_eq!(state(0), (PSA_SUCCESS, State::Writing as u8));
+    assert_eq!(psa_fwu_cancel(0), PSA_SUCCESS);
+    assert_eq!(psa_fwu_clean(0), PSA_SUCCESS);
     assert_eq!(
-        &unsafe { &*flash }.contents()[4 * S as usize..12 * S as usize],
+        &unsafe { &*flash }.contents()[6 * S as usize..14 * S as usize],
         &primary[..],
         "the active image is untouched"
     );

@@ -19,7 +19,7 @@ use embedded_storage_async::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{scan_slice, KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{ComponentRecord, Phase, StoredCounters, TxnRecord};
+use fwu_shared::state::{BootLog, BootRecord, Catalog, ComponentRecord, Phase, StoredCounters};
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{ComponentId, ComponentInfo, Error, FwuResult, ImageVersion, State, Success};
 use fwu_sim_flash::{CutModel, FlashError, Geometry, SimFlash, Stats};
@@ -28,24 +28,24 @@ use std::rc::Rc;
 
 pub const SECTOR: u32 = 4096;
 pub type Sim = SimFlash<4096, 4>;
-pub const STATE: core::ops::Range<u32> = 0..4 * SECTOR;
+pub const STATE: core::ops::Range<u32> = 0..6 * SECTOR;
 
 /// Component 0: 16-sector slots (64 KiB images); component 1: 4-sector slots.
 pub static SLOTS: [ComponentSlots; 2] = [
     ComponentSlots {
         id: 0,
-        primary: 0x4000,
-        secondary: 0x14000,
+        primary: 0x6000,
+        secondary: 0x16000,
         sectors: 16,
     },
     ComponentSlots {
         id: 1,
-        primary: 0x25000,
-        secondary: 0x29000,
+        primary: 0x27000,
+        secondary: 0x2b000,
         sectors: 4,
     },
 ];
-pub const DEVICE_SECTORS: usize = 0x2e000 / 4096;
+pub const DEVICE_SECTORS: usize = 0x30000 / 4096;
 
 pub fn layout() -> Layout<'static> {
     Layout {
@@ -251,16 +251,6 @@ impl NorFlash for TestFlash {
     }
 }
 
-/// Run `$body` with `$s` bound to the state store of harness `$h`'s device.
-#[macro_export]
-macro_rules! with_store {
-    ($h:expr, |$s:ident| $body:expr) => {{
-        let mut flash = $h.flash.clone();
-        let mut $s = fwu_shared::state::StateStore::new(&mut flash, $crate::common::STATE).unwrap();
-        embassy_futures::block_on(async { $body })
-    }};
-}
-
 // ---------------------------------------------------------------------------------------------
 // The service under test.
 
@@ -314,20 +304,51 @@ impl Harness {
         s.load(p, image);
     }
 
-    pub fn txn(&self) -> TxnRecord {
-        with_store!(self, |s| s.txn().await.unwrap())
+    /// The boot log as the bootloader reads it.
+    pub fn boot_log(&self) -> BootLog {
+        let mut flash = self.flash.clone();
+        block_on(BootLog::open(&mut flash, &layout())).unwrap()
     }
 
-    pub fn set_txn(&self, txn: &TxnRecord) {
-        with_store!(self, |s| s.set_txn(txn).await.unwrap())
+    /// The current transaction (flags and progress applied).
+    pub fn txn(&self) -> BootRecord {
+        self.boot_log().state()
     }
 
+    /// Commit `txn` as the boot record.
+    pub fn set_txn(&self, txn: &BootRecord) {
+        let mut flash = self.flash.clone();
+        let mut log = self.boot_log();
+        block_on(log.commit(&mut flash, txn)).unwrap();
+    }
+
+    /// The component record of `c` in the catalog.
     pub fn record(&self, c: ComponentId) -> ComponentRecord {
-        with_store!(self, |s| s.component(c).await.unwrap())
+        let mut flash = self.flash.clone();
+        let cat = block_on(Catalog::open(&mut flash, &layout())).unwrap();
+        cat.record(c).unwrap_or_default()
     }
 
+    /// The bytes the checkpoint map says `c`'s current download has durably written (0 if none).
+    pub fn checkpoint(&self, c: ComponentId) -> u32 {
+        let download = self.record(c).download;
+        let mut flash = self.flash.clone();
+        let mut map = fwu_shared::state::CheckpointMap::new(&mut flash, &layout()).unwrap();
+        block_on(map.get(c))
+            .filter(|cp| cp.download == download)
+            .map_or(0, |cp| cp.written)
+    }
+
+    /// The stored security counter floor of `c`.
     pub fn counter(&self, c: ComponentId) -> u32 {
-        with_store!(self, |s| s.stored_counter(c).await.unwrap())
+        self.boot_log().counter(c)
+    }
+
+    /// Store `value` as `c`'s security counter floor.
+    pub fn raise_counter(&self, c: ComponentId, value: u32) {
+        let mut t = self.txn();
+        t.counters[usize::from(c)] = value;
+        self.set_txn(&t);
     }
 
     /// Imitate the bootloader's outcome of the reboot that follows an install, reject or
@@ -346,10 +367,11 @@ impl Harness {
                 self.install_active(c, &staged);
             }
         }
-        self.set_txn(&TxnRecord {
+        self.set_txn(&BootRecord {
             phase,
             error,
             trial_booted: phase == Phase::Trial,
+            done: 0,
             ..txn
         });
     }

@@ -1,0 +1,627 @@
+//! The boot log: the redundant store of the [`BootRecord`], read and written by the bootloader
+//! and the update service (`docs/on-flash-contract.md`, "The boot log").
+//!
+//! Two copies, each a row of fixed slots. A commit writes the new record (generation + 1) into
+//! the next blank slot of one copy, reads it back, then does the same in the other copy; a copy
+//! with no slot left is erased and rewritten from its first slot (the other copy holds the state
+//! meanwhile). The newest valid record across both copies wins, so a flipped bit, a torn write,
+//! an erased or a garbage copy each leave the other copy's record in charge, and the next writer
+//! repairs the bad copy.
+//!
+//! The bootloader's frequent, small steps are single words after the record in its slot, so an
+//! install costs a few words besides its swap progress:
+//!
+//! * **flags** ([`Flag`]), written to both copies: `Installing`, `Trial`, `Booted`, the start of
+//!   a revert, its end, and the service's `Settled`. Each moves the record's phase on (see
+//!   [`fold`]).
+//! * **swap steps**: step `s` done is one word in copy `s % 2`, at index `s / 2` of the slot's
+//!   install or revert area. Losing either copy loses at most the last step, whose source is
+//!   still intact (the next step has not started), so redoing it is safe.
+//!
+//! Every word is a [`pattern`] of the record's generation, the word's kind and its index: a
+//! flipped bit, a torn write or garbage never reads as a mark. A word that cannot be written
+//! (not erased, or not reading back) makes the writer commit the same state as a full record
+//! in fresh slots instead.
+
+use super::geometry::{CopyRegion, StateGeometry};
+use super::records::{
+    BootRecord, Direction, Members, Phase, ERROR_ACTIVE_INVALID, ERROR_TRIAL_NOT_ACCEPTED,
+    MAX_COMPONENTS,
+};
+use super::slots::{self, pattern, StateError};
+use crate::layout::Layout;
+use crate::ComponentId;
+use embedded_storage_async::nor_flash::NorFlash;
+
+/// A one-word mark after a boot record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Flag {
+    /// `Staged` → `Installing`: every member verified, the swap starts.
+    Installing = 0,
+    /// `Installing` → `Trial`: the swap finished.
+    Trial = 1,
+    /// `Trial`: the bootloader handed over to the trial images once.
+    Booted = 2,
+    /// `Trial` → `Reverting` with [`ERROR_TRIAL_NOT_ACCEPTED`], or `Rejected` → `Reverting`
+    /// (keeping the reject error): the backups verified, the revert starts.
+    Revert = 3,
+    /// `Trial` → `Reverting` with [`ERROR_ACTIVE_INVALID`].
+    RevertInvalid = 4,
+    /// `Reverting` → `Failed`: the revert finished.
+    Reverted = 5,
+    /// `Failed` / `Updated` → `Idle`: the service folded the outcome into the catalog.
+    Settled = 6,
+}
+
+/// Word kinds of [`pattern`].
+const KIND_FLAG: u8 = 0xf0;
+const fn kind_of(dir: Direction) -> u8 {
+    match dir {
+        Direction::Install => 0x11,
+        Direction::Revert => 0x12,
+    }
+}
+
+/// The record `stored` with the flags `flags` applied: the phase the device is in.
+pub fn fold(stored: &BootRecord, flags: u8) -> BootRecord {
+    let has = |f: Flag| flags & (1 << f as u8) != 0;
+    let mut r = *stored;
+    if r.phase == Phase::Staged && has(Flag::Installing) {
+        r.phase = Phase::Installing;
+        r.done = 0;
+    }
+    if r.phase == Phase::Installing && has(Flag::Trial) {
+        r.phase = Phase::Trial;
+        r.done = 0;
+    }
+    if r.phase == Phase::Trial && has(Flag::Booted) {
+        r.trial_booted = true;
+    }
+    let revert = match r.phase {
+        Phase::Trial if has(Flag::Revert) => Some(ERROR_TRIAL_NOT_ACCEPTED),
+        Phase::Trial if has(Flag::RevertInvalid) => Some(ERROR_ACTIVE_INVALID),
+        Phase::Rejected if has(Flag::Revert) => Some(r.error),
+        _ => None,
+    };
+    if let Some(error) = revert {
+        r.phase = Phase::Reverting;
+        r.error = error;
+        r.trial_booted = false;
+        r.done = 0;
+    }
+    if r.phase == Phase::Reverting && has(Flag::Reverted) {
+        r.phase = Phase::Failed;
+        r.done = 0;
+    }
+    if matches!(r.phase, Phase::Failed | Phase::Updated) && has(Flag::Settled) {
+        r = r.settled();
+    }
+    r
+}
+
+/// How the boot log was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Both copies hold the current record.
+    Ok,
+    /// One copy lacks the current record (a cut between the copies, or a fault at rest): the
+    /// state is intact and the next write repairs the copy ([`BootLog::repair`]).
+    Degraded,
+    /// No record anywhere and at least one copy blank: a new device (or a state partition
+    /// erased on purpose), possibly with its first write cut.
+    Fresh,
+    /// Neither copy holds a valid record and they are not blank: nothing can be trusted. The
+    /// counters are the highest any readable record shows.
+    Corrupt,
+}
+
+/// What one copy holds.
+#[derive(Clone, Copy, Debug, Default)]
+struct CopyScan {
+    /// Slot and record of the newest valid record.
+    newest: Option<(u32, BootRecord)>,
+    /// Where the next append starts.
+    end: u32,
+}
+
+/// The boot log of a layout, as found at open and kept up to date by the writes through it.
+#[derive(Clone, Debug)]
+pub struct BootLog {
+    geo: StateGeometry,
+    /// Configured components and their slot sizes, for validating records.
+    ids: Members,
+    slot_sectors: [u16; MAX_COMPONENTS],
+    /// The newest record (highest generation), as stored.
+    stored: BootRecord,
+    /// Flags set after it (in either copy).
+    flags: u8,
+    /// Swap steps done, decoded from the progress words (and `stored.done`).
+    done: u32,
+    /// Slot of `stored` in each copy, if the copy holds it.
+    at: [Option<u32>; MAX_COPIES],
+    /// Next append position of each copy.
+    ends: [u32; MAX_COPIES],
+    /// Highest counters of the newest valid record of either copy.
+    counters: [u32; MAX_COMPONENTS],
+    health: Health,
+}
+
+const MAX_COPIES: usize = 2;
+
+impl BootLog {
+    /// Read the boot log of `layout` (nothing is written: see [`BootLog::repair`]).
+    pub async fn open<F: NorFlash>(flash: &mut F, layout: &Layout<'_>) -> Result<Self, StateError> {
+        let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
+        let geo = StateGeometry::new(layout, w).map_err(|_| StateError::Layout)?;
+        let mut ids = Members::NONE;
+        let mut slot_sectors = [0u16; MAX_COMPONENTS];
+        for c in layout.components {
+            ids = ids.with(c.id);
+            if let Some(s) = slot_sectors.get_mut(usize::from(c.id)) {
+                *s = c.sectors;
+            }
+        }
+        let mut log = BootLog {
+            geo,
+            ids,
+            slot_sectors,
+            stored: BootRecord::default(),
+            flags: 0,
+            done: 0,
+            at: [None; MAX_COPIES],
+            ends: [0; MAX_COPIES],
+            counters: [0; MAX_COMPONENTS],
+            health: Health::Ok,
+        };
+        let a = log.scan(flash, 0).await?;
+        let b = log.scan(flash, 1).await?;
+        log.ends = [a.end, b.end];
+        for (_, rec) in [a.newest, b.newest].into_iter().flatten() {
+            for (m, c) in log.counters.iter_mut().zip(rec.counters) {
+                *m = (*m).max(c);
+            }
+        }
+        match (a.newest, b.newest) {
+            (None, None) => {
+                // A copy that was never written (or erased on purpose) beside one holding no
+                // valid record is a new device whose first write was cut; two copies with
+                // content and no valid record are corruption.
+                let blank = slots::is_blank(flash, geo.boot[0].base, geo.boot[0].len).await?
+                    || slots::is_blank(flash, geo.boot[1].base, geo.boot[1].len).await?;
+                if blank {
+                    log.health = Health::Fresh;
+                } else {
+                    log.health = Health::Corrupt;
+                    log.counters = log.salvage(flash).await?;
+                }
+                return Ok(log);
+            }
+            (Some((sa, ra)), Some((sb, rb))) if ra.gen == rb.gen => {
+                log.stored = ra;
+                log.at = [Some(sa), Some(sb)];
+                log.health = if ra == rb {
+                    Health::Ok
+                } else {
+                    Health::Degraded
+                };
+            }
+            (Some((sa, ra)), b) if b.is_none_or(|(_, rb)| ra.gen > rb.gen) => {
+                log.stored = ra;
+                log.at = [Some(sa), None];
+                log.health = Health::Degraded;
+            }
+            (_, Some((sb, rb))) => {
+                log.stored = rb;
+                log.at = [None, Some(sb)];
+                log.health = Health::Degraded;
+            }
+            (Some((sa, ra)), None) => {
+                log.stored = ra;
+                log.at = [Some(sa), None];
+                log.health = Health::Degraded;
+            }
+        }
+        log.stored.counters = log.counters;
+        log.flags = log.read_flags(flash).await?;
+        log.done = log.read_progress(flash).await?;
+        Ok(log)
+    }
+
+    /// The newest valid record of copy `i` and where its next append starts.
+    async fn scan<F: NorFlash>(&self, flash: &mut F, i: usize) -> Result<CopyScan, StateError> {
+        let copy = self.copy(i)?;
+        let end = slots::end_of(flash, &copy).await?;
+        let mut slot = end;
+        while slot > 0 {
+            slot -= 1;
+            let rec: Option<BootRecord> = slots::read_record(flash, copy.slot(slot)).await?;
+            if let Some(r) = rec.filter(|r| self.fits(r)) {
+                return Ok(CopyScan {
+                    newest: Some((slot, r)),
+                    end,
+                });
+            }
+        }
+        Ok(CopyScan { newest: None, end })
+    }
+
+    /// The highest counters of any record that decodes anywhere in either copy: the floor when
+    /// nothing else can be trusted.
+    async fn salvage<F: NorFlash>(
+        &self,
+        flash: &mut F,
+    ) -> Result<[u32; MAX_COMPONENTS], StateError> {
+        let mut out = [0u32; MAX_COMPONENTS];
+        for i in 0..MAX_COPIES {
+            let copy = self.copy(i)?;
+            for slot in 0..copy.slots {
+                let rec: Option<BootRecord> = slots::read_record(flash, copy.slot(slot)).await?;
+                if let Some(r) = rec {
+                    for (m, c) in out.iter_mut().zip(r.counters) {
+                        *m = (*m).max(c);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a decoded record fits this layout: members and backups are configured
+    /// components, no member's sector count exceeds its slot (a member of an abandoned install
+    /// that moved nothing has none).
+    fn fits(&self, r: &BootRecord) -> bool {
+        r.members.is_subset(self.ids)
+            && r.backups.is_subset(self.ids)
+            && r.members.iter().all(|c| {
+                r.sectors_of(c) <= self.slot_sectors.get(usize::from(c)).copied().unwrap_or(0)
+            })
+    }
+
+    fn copy(&self, i: usize) -> Result<CopyRegion, StateError> {
+        self.geo.boot.get(i).copied().ok_or(StateError::Layout)
+    }
+
+    fn word(&self) -> u32 {
+        self.geo.write
+    }
+
+    /// Flags set after the current record in the copies that hold it.
+    async fn read_flags<F: NorFlash>(&self, flash: &mut F) -> Result<u8, StateError> {
+        let mut flags = 0u8;
+        if self.stored.phase == Phase::Idle {
+            return Ok(0);
+        }
+        for i in 0..MAX_COPIES {
+            let Some(slot) = self.at.get(i).copied().flatten() else {
+                continue;
+            };
+            let base = self.copy(i)?.slot(slot) + self.geo.boot_slot.flags;
+            for f in 0..super::geometry::FLAG_COUNT {
+                let p = pattern(self.stored.gen, KIND_FLAG, f);
+                if slots::word_is(flash, base + f * self.word(), p).await? {
+                    flags |= 1 << f;
+                }
+            }
+        }
+        Ok(flags)
+    }
+
+    /// Steps done of the current swap: the record's base and the highest step word of the
+    /// current direction in either copy.
+    async fn read_progress<F: NorFlash>(&self, flash: &mut F) -> Result<u32, StateError> {
+        let eff = fold(&self.stored, self.flags);
+        let Some(dir) = direction(eff.phase) else {
+            return Ok(0);
+        };
+        let mut done = if eff.phase == self.stored.phase {
+            self.stored.done
+        } else {
+            0
+        };
+        let total = eff.total_steps();
+        for i in 0..MAX_COPIES as u32 {
+            let Some(slot) = self.at.get(i as usize).copied().flatten() else {
+                continue;
+            };
+            let area = self.area(i as usize, slot, dir)?;
+            // Steps i, i + 2, ... live in copy i at index step / 2; the highest mark wins.
+            let count = (total + 1).saturating_sub(i) / 2;
+            for j in (0..count).rev() {
+                let s = 2 * j + i;
+                let p = pattern(self.stored.gen, kind_of(dir), s);
+                if slots::word_is(flash, area + j * self.word(), p).await? {
+                    done = done.max(s + 1);
+                    break;
+                }
+            }
+        }
+        Ok(done.min(total))
+    }
+
+    fn area(&self, copy: usize, slot: u32, dir: Direction) -> Result<u32, StateError> {
+        let off = match dir {
+            Direction::Install => self.geo.boot_slot.install,
+            Direction::Revert => self.geo.boot_slot.revert,
+        };
+        Ok(self.copy(copy)?.slot(slot) + off)
+    }
+
+    /// The current state: the newest record with its flags and swap progress applied.
+    pub fn state(&self) -> BootRecord {
+        let mut r = fold(&self.stored, self.flags);
+        if r.phase.swapping() {
+            r.done = self.done;
+        }
+        r
+    }
+
+    /// How the log was found (and, after writes, whether both copies hold the state).
+    pub fn health(&self) -> Health {
+        self.health
+    }
+
+    /// The stored security counter floor of `c`: the highest of both copies.
+    pub fn counter(&self, c: ComponentId) -> u32 {
+        self.counters.get(usize::from(c)).copied().unwrap_or(0)
+    }
+
+    /// The state partition carving this log belongs to.
+    pub fn geometry(&self) -> &StateGeometry {
+        &self.geo
+    }
+
+    /// Commit `record` as the new state (its generation is set here). Writes first the copy
+    /// that lacks the current state, so a copy that holds it is only erased once the other holds
+    /// the new one. Succeeds if at least one copy took it ([`Health::Degraded`] if only one).
+    /// Refused on a corrupt log (see [`BootLog::format`]).
+    pub async fn commit<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        record: &BootRecord,
+    ) -> Result<(), StateError> {
+        if self.health == Health::Corrupt {
+            return Err(StateError::Corrupt);
+        }
+        let mut rec = *record;
+        rec.gen = self.stored.gen.wrapping_add(1);
+        for (m, c) in rec.counters.iter_mut().zip(self.counters) {
+            // Counters never go down, whatever the caller passes.
+            *m = (*m).max(c);
+        }
+        if !rec.is_consistent() || !self.fits(&rec) {
+            return Err(StateError::Layout);
+        }
+        let (frame, len) = slots::encode(&rec, self.word() as usize)?;
+        let frame = frame.get(..len).ok_or(StateError::Layout)?;
+        let order = if self.at[0].is_some() && self.at[1].is_none() {
+            [1, 0]
+        } else {
+            [0, 1]
+        };
+        let mut at = [None; MAX_COPIES];
+        for (n, i) in order.into_iter().enumerate() {
+            let copy = self.copy(i)?;
+            let end = self.ends.get(i).copied().unwrap_or(0);
+            let placed = place(flash, &copy, end, frame).await;
+            let slot = match placed {
+                Ok(slot) => slot,
+                // Before the first copy holds the record nothing is committed: report it.
+                Err(e) if n == 0 => return Err(e),
+                // After it, the commit stands; the copy that failed is repaired later.
+                Err(_) => None,
+            };
+            if let (Some(s), Some(a), Some(e)) = (slot, at.get_mut(i), self.ends.get_mut(i)) {
+                *a = Some(s);
+                *e = s + 1;
+            }
+        }
+        if at.iter().all(Option::is_none) {
+            return Err(StateError::WriteFailed);
+        }
+        self.counters = rec.counters;
+        self.stored = rec;
+        self.flags = 0;
+        self.done = rec.done;
+        self.at = at;
+        self.health = if at.iter().all(Option::is_some) {
+            Health::Ok
+        } else {
+            Health::Degraded
+        };
+        Ok(())
+    }
+
+    /// Rewrite the current state as a new record if a copy lacks it (after a cut between the
+    /// copies, or a fault at rest). Returns whether anything was written.
+    pub async fn repair<F: NorFlash>(&mut self, flash: &mut F) -> Result<bool, StateError> {
+        if self.health != Health::Degraded {
+            return Ok(false);
+        }
+        let current = self.state();
+        self.commit(flash, &current).await?;
+        Ok(true)
+    }
+
+    /// Set `flag` after the current record, in both copies; if either copy cannot take the
+    /// word, commit the resulting state as a full record instead.
+    pub async fn set_flag<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        flag: Flag,
+    ) -> Result<(), StateError> {
+        let f = flag as u8;
+        let flags = self.flags | (1 << f);
+        let mut ok = self.health == Health::Ok;
+        for i in 0..MAX_COPIES {
+            if !ok {
+                break;
+            }
+            let Some(slot) = self.at.get(i).copied().flatten() else {
+                ok = false;
+                break;
+            };
+            let addr =
+                self.copy(i)?.slot(slot) + self.geo.boot_slot.flags + u32::from(f) * self.word();
+            ok = slots::put_word(
+                flash,
+                addr,
+                pattern(self.stored.gen, KIND_FLAG, u32::from(f)),
+            )
+            .await?;
+        }
+        if ok {
+            self.flags = flags;
+            let eff = fold(&self.stored, flags);
+            if eff.phase.swapping() {
+                self.done = if eff.phase == self.stored.phase {
+                    self.stored.done
+                } else {
+                    0
+                };
+            }
+            return Ok(());
+        }
+        let mut next = fold(&self.stored, flags);
+        if next.phase.swapping() && next.phase == fold(&self.stored, self.flags).phase {
+            next.done = self.done;
+        }
+        self.commit(flash, &next).await
+    }
+
+    /// Record that swap step `step` of the current swap (direction `dir`) is done: one word in
+    /// copy `step % 2`, or a full record if that word cannot be written.
+    pub async fn step_done<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        dir: Direction,
+        step: u32,
+    ) -> Result<(), StateError> {
+        let i = (step % 2) as usize;
+        let slot = self.at.get(i).copied().flatten();
+        let written = match slot {
+            Some(slot) if self.health == Health::Ok => {
+                let addr = self.area(i, slot, dir)? + step / 2 * self.word();
+                slots::put_word(flash, addr, pattern(self.stored.gen, kind_of(dir), step)).await?
+            }
+            _ => false,
+        };
+        if written {
+            self.done = self.done.max(step + 1);
+            return Ok(());
+        }
+        let mut next = self.state();
+        next.done = step + 1;
+        self.commit(flash, &next).await
+    }
+
+    /// Erase both copies and write `record` as the first state: for a fresh device (the caller
+    /// may also just [`commit`](BootLog::commit)) and for the explicit recovery of a corrupt
+    /// log. Counters are the highest of `record` and of everything readable before.
+    pub async fn format<F: NorFlash>(
+        &mut self,
+        flash: &mut F,
+        record: &BootRecord,
+    ) -> Result<(), StateError> {
+        for i in 0..MAX_COPIES {
+            let r = self.copy(i)?.range();
+            flash
+                .erase(r.start, r.end)
+                .await
+                .map_err(|_| StateError::Flash)?;
+        }
+        self.stored = BootRecord {
+            gen: self.stored.gen,
+            counters: self.counters,
+            ..BootRecord::default()
+        };
+        self.flags = 0;
+        self.done = 0;
+        self.at = [None; MAX_COPIES];
+        self.ends = [0; MAX_COPIES];
+        self.health = Health::Fresh;
+        self.commit(flash, record).await
+    }
+}
+
+/// Put `frame` into the next blank slot of `copy` from `end`, or rewrite the copy when no slot
+/// is left: the slot used, or `None` if the copy cannot take it.
+async fn place<F: NorFlash>(
+    flash: &mut F,
+    copy: &CopyRegion,
+    end: u32,
+    frame: &[u8],
+) -> Result<Option<u32>, StateError> {
+    if let Some(slot) = slots::append(flash, copy, end, frame).await? {
+        return Ok(Some(slot));
+    }
+    Ok(slots::rewrite(flash, copy, frame).await?.then_some(0))
+}
+
+/// The swap direction of a phase, if it swaps.
+pub const fn direction(phase: Phase) -> Option<Direction> {
+    match phase {
+        Phase::Installing => Some(Direction::Install),
+        Phase::Reverting => Some(Direction::Revert),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_move_the_phase_in_order() {
+        let staged = BootRecord {
+            gen: 3,
+            seq: 1,
+            phase: Phase::Staged,
+            members: Members(1),
+            sectors: [4, 0, 0, 0, 0, 0, 0, 0],
+            error: 0,
+            ..BootRecord::default()
+        };
+        let bit = |f: Flag| 1u8 << f as u8;
+        assert_eq!(fold(&staged, 0).phase, Phase::Staged);
+        assert_eq!(
+            fold(&staged, bit(Flag::Installing)).phase,
+            Phase::Installing
+        );
+        // A later flag without the earlier ones moves nothing.
+        assert_eq!(fold(&staged, bit(Flag::Trial)).phase, Phase::Staged);
+        let trial = bit(Flag::Installing) | bit(Flag::Trial);
+        assert_eq!(fold(&staged, trial).phase, Phase::Trial);
+        assert!(!fold(&staged, trial).trial_booted);
+        assert!(fold(&staged, trial | bit(Flag::Booted)).trial_booted);
+        let rev = fold(&staged, trial | bit(Flag::Booted) | bit(Flag::Revert));
+        assert_eq!(
+            (rev.phase, rev.error),
+            (Phase::Reverting, ERROR_TRIAL_NOT_ACCEPTED)
+        );
+        let inv = fold(&staged, trial | bit(Flag::RevertInvalid));
+        assert_eq!(
+            (inv.phase, inv.error),
+            (Phase::Reverting, ERROR_ACTIVE_INVALID)
+        );
+        let failed = fold(&staged, trial | bit(Flag::Revert) | bit(Flag::Reverted));
+        assert_eq!(failed.phase, Phase::Failed);
+        let idle = fold(
+            &staged,
+            trial | bit(Flag::Revert) | bit(Flag::Reverted) | bit(Flag::Settled),
+        );
+        assert_eq!(
+            (idle.phase, idle.members, idle.seq),
+            (Phase::Idle, Members::NONE, 1)
+        );
+        let rejected = BootRecord {
+            phase: Phase::Rejected,
+            error: -7,
+            ..staged
+        };
+        let r = fold(&rejected, bit(Flag::Revert));
+        assert_eq!((r.phase, r.error), (Phase::Reverting, -7));
+        // Settled applies only to finished transactions.
+        assert_eq!(fold(&staged, bit(Flag::Settled)).phase, Phase::Staged);
+    }
+}
