@@ -34,13 +34,14 @@ lint-firmware:
     #!/usr/bin/env bash
     set -euo pipefail
     cd boards
-    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe; do cargo fmt -p "$p" -- --check; done
+    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe fwu-state-probe; do cargo fmt -p "$p" -- --check; done
     rustfmt --edition 2021 --check qemu-mps2/bins/*.rs
     cargo clippy -p fwu-board-qemu --features bootloader,testapp,app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-qemu --features no-auth-active --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-mps2-an386 --features app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-mps2-an505 --features app --target thumbv8m.main-none-eabihf -- -D warnings
     for t in {{ targets }}; do cargo clippy -p fwu-verify-probe --target "$t" -- -D warnings; done
+    for t in {{ targets }}; do for f in "" baseline size; do cargo clippy -p fwu-state-probe --target "$t" --features "$f" -- -D warnings; done; done
 
 # QEMU: the real bootloader and test application on both MPS2 machines (boot, install, trial, rollbacks, watchdog)
 qemu-smoke:
@@ -89,18 +90,19 @@ demo:
 demo-signing:
     ./scripts/demo-foundation.sh
 
-# Power-cut campaigns in the host simulator, bounded for CI (summary table; exit 1 on any failure)
+# Fault campaigns in the host simulator (power cuts, bit flips, read errors, wear-out, warm resets), bounded for CI (exit 1 on any failure)
 sim:
     cargo run --release -q -p fwu-sim
 
-# Power-cut campaigns, everything: every op x every cut model, exhaustive double cuts, long random chains
-sim-full:
-    cargo run --release -q -p fwu-sim -- --full
+# Fault campaigns, exhaustive (`fwu-sim --help` says what each covers; the bit flips take hours): FAULTS is a comma-separated list of models
+sim-full FAULTS="cut,bitflip,readerr,wearout,warm":
+    cargo run --release -q -p fwu-sim -- --full --faults {{ FAULTS }}
 
 # Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead, QEMU boot time
 bench:
     @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
     ./scripts/size-verifier.sh
+    ./scripts/state-probe.sh
     cargo run --release -q -p fwu-bootloader --example wear
     cargo run --release -q -p fwu-updater --example overhead
     ./scripts/qemu-boot-time.sh an386

@@ -5,7 +5,9 @@
 #      tests (header/Rust drift check, FFI tests) and clippy on the host-sim code;
 #   2. C test programs linked against it and run: cycle.c (complete update cycle with the real
 #      bootloader at each reboot, and the digest §2.1 error matrix), embedded.c (fwu_init with C
-#      flash callbacks), client_run.c (the documentation's example client, run);
+#      flash callbacks, layout checks, the corrupt state and its recovery), faults.c (faults at
+#      rest injected through the simulation's raw flash access, judged through the PSA API),
+#      client_run.c (the documentation's example client, run);
 #   3. header hygiene: psa/update.h beside a platform psa/error.h (C99, C11) and as C++; the
 #      example client compiled for two geometries, and identical to its copy in the README;
 #   4. the same suite for a non-default geometry (FWU_CAPI_WRITE_SIZE=8,
@@ -16,19 +18,28 @@
 #
 # Each C program and cargo test binary contributes its own counts; every other step counts as
 # one. The last line is "N passed, M failed"; the exit status is 1 if anything failed.
+#
+# Builds go to $CARGO_TARGET_DIR if it is set (the C programs link the libraries there), else to
+# target/.
 set -uo pipefail
+# A relative CARGO_TARGET_DIR means what it means to cargo: relative to the caller's directory.
+[[ -n ${CARGO_TARGET_DIR:-} ]] && CARGO_TARGET_DIR=$(realpath -m -- "$CARGO_TARGET_DIR")
 cd "$(dirname "$0")/.."
 [[ :$PATH: == *":$HOME/.cargo/bin:"* ]] || export PATH="$HOME/.cargo/bin:$PATH"
 
 CC=${CC:-cc}
 CXX=${CXX:-c++}
-OUT=target/capi-test
+# Cargo's target directory: an externally set CARGO_TARGET_DIR is respected (the libraries are
+# then looked for there), otherwise the workspace's target/.
+TARGET=${CARGO_TARGET_DIR:-target}
+export CARGO_TARGET_DIR=$TARGET
+OUT=$TARGET/capi-test
 mkdir -p "$OUT"
 CFLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -Iupdater/capi/tests/c)
 # What the host static library needs (cargo rustc -- --print native-static-libs).
 LIBS=(-lpthread -ldl -lm -lrt -lutil)
 # The exact exports of the embedded archive.
-EXPECTED_SYMBOLS="fwu_init psa_fwu_accept psa_fwu_cancel psa_fwu_clean psa_fwu_finish psa_fwu_install psa_fwu_query psa_fwu_reject psa_fwu_request_reboot psa_fwu_start psa_fwu_write"
+EXPECTED_SYMBOLS="fwu_init fwu_recover_state fwu_state_health fwu_state_sectors_needed psa_fwu_accept psa_fwu_cancel psa_fwu_clean psa_fwu_finish psa_fwu_install psa_fwu_query psa_fwu_reject psa_fwu_request_reboot psa_fwu_start psa_fwu_write"
 
 passed=0
 failed=0
@@ -85,7 +96,7 @@ suite() {
     local tag=$1 lib=$2/libfwu_capi.a
     shift 2
     local t
-    for t in cycle embedded; do
+    for t in cycle embedded faults; do
         step "$tag: compile tests/c/$t.c" \
             "$CC" "${CFLAGS[@]}" "$@" "updater/capi/tests/c/$t.c" "$lib" "${LIBS[@]}" -o "$OUT/$tag-$t"
         [[ -x $OUT/$tag-$t ]] && counted "$tag: run $t" "$OUT/$tag-$t"
@@ -93,7 +104,7 @@ suite() {
 }
 
 echo "== host: static library with the simulated device, cargo tests"
-rm -f "$OUT"/*-cycle "$OUT"/*-embedded "$OUT"/*-client_run
+rm -f "$OUT"/*-cycle "$OUT"/*-embedded "$OUT"/*-faults "$OUT"/*-client_run
 step "cargo build -p fwu-capi --features host-sim" cargo build -p fwu-capi --features host-sim
 counted "cargo test -p fwu-capi --features host-sim" cargo test -p fwu-capi --features host-sim
 counted "cargo test -p fwu-capi (embedded-style build: no sim)" cargo test -p fwu-capi
@@ -102,10 +113,10 @@ step "cargo clippy -p fwu-capi --features host-sim --all-targets" \
     cargo clippy -p fwu-capi --no-deps --features host-sim --all-targets -- -D warnings
 
 echo "== C tests (default geometry: 4-byte writes, 4 KiB sectors)"
-suite default target/debug
+suite default "$TARGET/debug"
 step "default: compile examples/client.c + tests/c/client_run.c" \
     "$CC" "${CFLAGS[@]}" updater/capi/examples/client.c updater/capi/tests/c/client_run.c \
-    target/debug/libfwu_capi.a "${LIBS[@]}" -o "$OUT/default-client_run"
+    "$TARGET/debug/libfwu_capi.a" "${LIBS[@]}" -o "$OUT/default-client_run"
 [[ -x $OUT/default-client_run ]] && counted "default: run the example client" "$OUT/default-client_run"
 
 echo "== headers and the example client"
@@ -127,11 +138,11 @@ readme_example() {
 step "README's example is examples/client.c" readme_example
 
 echo "== non-default geometry: FWU_CAPI_WRITE_SIZE=8, FWU_CAPI_SECTOR_SIZE=8192"
-W8=(env FWU_CAPI_WRITE_SIZE=8 FWU_CAPI_SECTOR_SIZE=8192 CARGO_TARGET_DIR=target/capi-w8)
+W8=(env FWU_CAPI_WRITE_SIZE=8 FWU_CAPI_SECTOR_SIZE=8192 CARGO_TARGET_DIR="$TARGET/capi-w8")
 step "w8: cargo build -p fwu-capi --features host-sim" "${W8[@]}" cargo build -p fwu-capi --features host-sim
 counted "w8: cargo test -p fwu-capi --features host-sim --test header" \
     "${W8[@]}" cargo test -p fwu-capi --features host-sim --test header
-suite w8 target/capi-w8/debug -DFWU_CAPI_WRITE_SIZE=8 -DFWU_CAPI_SECTOR_SIZE=8192
+suite w8 "$TARGET/capi-w8/debug" -DFWU_CAPI_WRITE_SIZE=8 -DFWU_CAPI_SECTOR_SIZE=8192
 
 echo "== embedded static libraries"
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -154,12 +165,12 @@ link_closure() {
 step "cargo build -p fwu-capi --target thumbv7em-none-eabihf" \
     cargo build -p fwu-capi --target thumbv7em-none-eabihf
 for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
-    a="target/$t/release/libfwu_capi.a"
+    a="$TARGET/$t/release/libfwu_capi.a"
     step "cargo build -p fwu-capi --target $t --release" cargo build -p fwu-capi --target "$t" --release
-    step "$t: exports exactly the 10 psa_fwu_* functions and fwu_init" check_exports "$a"
+    step "$t: exports exactly the 10 psa_fwu_* functions and the 4 fwu_* functions" check_exports "$a"
     step "$t: links with rust-lld --gc-sections, nothing undefined" link_closure "$a" "$t"
 done
-a=target/thumbv7em-none-eabihf/release/libfwu_capi.a
+a=$TARGET/thumbv7em-none-eabihf/release/libfwu_capi.a
 if [[ -f $a ]]; then
     echo "-- $NM --no-llvm-bc -g --defined-only $a | grep -E ' T (psa_|fwu_)'"
     "$NM" --no-llvm-bc -g --defined-only "$a" 2>/dev/null | grep -E ' T (psa_|fwu_)' | sed 's/^/   /'

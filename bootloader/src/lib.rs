@@ -202,27 +202,46 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         &self.layout
     }
 
-    /// Run the boot flow on a blocking flash.
+    /// Run the boot flow on a blocking flash. The boot log is read with the blocking reader;
+    /// the rest runs the shared async code through `BlockingAsync`, whose futures complete on
+    /// their first poll.
     pub fn boot<F: embedded_storage::nor_flash::NorFlash>(
         &mut self,
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
+        self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
+        let log = BootLog::open_blocking(flash, &self.layout)?;
         let mut adapter = BlockingAsync::new(flash);
-        embassy_futures::block_on(self.boot_async(&mut adapter))
+        embassy_futures::block_on(self.run(&mut adapter, log))
     }
 
-    /// Run the boot flow on an async flash (what [`Bootloader::boot`] does after adapting).
+    /// Run the boot flow on an async flash.
     pub async fn boot_async<F: AsyncNorFlash>(
         &mut self,
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
-        let capacity = u64::try_from(flash.capacity()).unwrap_or(u64::MAX);
-        let erase = u32::try_from(F::ERASE_SIZE).unwrap_or(0);
-        let write = u32::try_from(F::WRITE_SIZE).unwrap_or(0);
+        self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
+        let log = BootLog::open(flash, &self.layout).await?;
+        self.run(flash, log).await
+    }
+
+    /// Check the layout against a flash of `capacity` bytes with `erase`- and `write`-byte
+    /// units.
+    fn validate(&self, capacity: usize, erase: usize, write: usize) -> Result<(), BootError> {
+        let capacity = u64::try_from(capacity).unwrap_or(u64::MAX);
+        let erase = u32::try_from(erase).unwrap_or(0);
+        let write = u32::try_from(write).unwrap_or(0);
         self.layout
             .validate(capacity, erase, write)
-            .map_err(BootError::Layout)?;
-        let mut log = BootLog::open(flash, &self.layout).await?;
+            .map_err(BootError::Layout)
+    }
+
+    /// Steps 1–6 once the boot log is read.
+    async fn run<F: AsyncNorFlash>(
+        &mut self,
+        flash: &mut F,
+        mut log: BootLog,
+    ) -> Result<BootReport, BootError> {
         let mut report = BootReport::default();
         // The floors: every stored copy's highest, and the backend's; a backend that cannot be
         // read makes the state unusable for acting (never a lower floor).

@@ -494,3 +494,68 @@ fn checkpoints_never_read_newer_than_written() {
         assert_eq!(block_on(map.get(0)).unwrap().download, 8, "bit {bit}");
     }
 }
+
+/// Every path of flags a record can take, and any number of swap steps in between: after each
+/// write, the state a writer holds in RAM is the state both readers (async and blocking) find.
+#[test]
+fn what_is_written_is_what_both_readers_read() {
+    use embedded_storage::nor_flash::NorFlash as _;
+    let chains: [&[Flag]; 5] = [
+        &[
+            Flag::Installing,
+            Flag::Trial,
+            Flag::Booted,
+            Flag::Revert,
+            Flag::Reverted,
+            Flag::Settled,
+        ],
+        &[
+            Flag::Installing,
+            Flag::Trial,
+            Flag::RevertInvalid,
+            Flag::Reverted,
+            Flag::Settled,
+        ],
+        &[Flag::Installing, Flag::Trial, Flag::Booted],
+        &[Flag::Installing],
+        &[],
+    ];
+    let mut f = flash();
+    let _ = f.erase(0, 6 * S);
+    for (n, chain) in chains.iter().enumerate() {
+        for rejected in [false, true] {
+            let mut log = open(&mut f);
+            let mut first = staged(10 * n as u32 + u32::from(rejected));
+            if rejected {
+                first.phase = Phase::Rejected;
+                first.error = -9;
+            }
+            block_on(log.commit(&mut f, &first)).unwrap();
+            let check = |f: &mut Flash, log: &BootLog, what: &str| {
+                let a = block_on(BootLog::open(f, &layout())).unwrap();
+                let b = BootLog::open_blocking(f, &layout()).unwrap();
+                assert_eq!(a.state(), log.state(), "{what}: async reader");
+                assert_eq!(b.state(), log.state(), "{what}: blocking reader");
+                assert_eq!(a.health(), Health::Ok, "{what}");
+            };
+            check(&mut f, &log, "record");
+            let chain: &[Flag] = if rejected {
+                &[Flag::Revert, Flag::Reverted, Flag::Settled]
+            } else {
+                chain
+            };
+            for (k, &flag) in chain.iter().enumerate() {
+                let phase = log.state().phase;
+                if phase.swapping() {
+                    let dir = fwu_shared::state::boot::direction(phase).unwrap();
+                    for s in 0..(3 + k as u32).min(log.state().total_steps()) {
+                        block_on(log.step_done(&mut f, dir, s)).unwrap();
+                        check(&mut f, &log, &format!("{n}/{k} step {s}"));
+                    }
+                }
+                block_on(log.set_flag(&mut f, flag)).unwrap();
+                check(&mut f, &log, &format!("{n}/{k} {flag:?}"));
+            }
+        }
+    }
+}

@@ -71,15 +71,22 @@
 //! trusted when the last flash-modifying call ran to completion: otherwise the next call
 //! falls back to the durable checkpoint, exactly as after a reset.
 //!
-//! # Recovering from a corrupt state partition
+//! # Faults in the persisted state
 //!
-//! If the state partition holds a record that cannot be decoded, [`Updater::new`] fails with
-//! [`InitError::State`]. [`Updater::check_state`] reports the same condition without consuming
-//! the flash, and [`Updater::format_state`] erases the state partition so that the device can
-//! be updated again. Formatting **loses the in-flight update state** (downloads, candidates,
-//! a staged or trial transaction, and the security counters of the default
-//! [`StoredCounters`] backend) and never touches a primary slot: the active firmware keeps
-//! running. The bootloader applies its own policy to the same partition at the next boot.
+//! The state lives in two redundant stores (`docs/on-flash-contract.md`): the boot log (the
+//! transaction table, shared with the bootloader) and the catalog (component records), each in
+//! two copies, plus a checkpoint map of download resume points. A single fault of the flash at
+//! rest — a flipped bit, a corrupt word, an erased or garbage sector — is masked by the other
+//! copy and repaired by the next write; [`Updater::state_health`] tells how each store was
+//! found.
+//!
+//! If both copies of a store are bad, nothing is reformatted silently: [`Updater::new`] still
+//! succeeds, every component reports FAILED with `PSA_ERROR_DATA_CORRUPT` in
+//! [`Updater::query`], and every change returns `PSA_ERROR_STORAGE_FAILURE` and writes
+//! nothing. [`Updater::recover_state`] then rebuilds each corrupt store from what verifies on
+//! flash (keeping the highest security counters any readable record showed and the verified
+//! active images' counters as floors) and never touches a primary slot: the active firmware keeps
+//! running. The bootloader, meanwhile, boots only images that verify and installs nothing.
 //!
 //! # Overhead
 //!

@@ -24,11 +24,13 @@
 //! in fresh slots instead.
 
 use super::geometry::{CopyRegion, StateGeometry};
+use super::opener::{Opener, MAX_NEED};
 use super::records::{
     BootRecord, Direction, Members, Phase, ERROR_ACTIVE_INVALID, ERROR_TRIAL_NOT_ACCEPTED,
     MAX_COMPONENTS,
 };
 use super::slots::{self, pattern, StateError};
+use crate::image::read::read_blocking;
 use crate::layout::Layout;
 use crate::ComponentId;
 use embedded_storage_async::nor_flash::NorFlash;
@@ -54,9 +56,10 @@ pub enum Flag {
     Settled = 6,
 }
 
-/// Word kinds of [`pattern`].
-const KIND_FLAG: u8 = 0xf0;
-const fn kind_of(dir: Direction) -> u8 {
+/// Word kind of the flags in [`pattern`].
+pub(super) const KIND_FLAG: u8 = 0xf0;
+/// Word kind of a direction's swap steps in [`pattern`].
+pub(super) const fn kind_of(dir: Direction) -> u8 {
     match dir {
         Direction::Install => 0x11,
         Direction::Revert => 0x12,
@@ -116,44 +119,34 @@ pub enum Health {
     Corrupt,
 }
 
-/// What one copy holds.
-#[derive(Clone, Copy, Debug, Default)]
-struct CopyScan {
-    /// Slot and record of the newest valid record.
-    newest: Option<(u32, BootRecord)>,
-    /// Where the next append starts.
-    end: u32,
-}
-
 /// The boot log of a layout, as found at open and kept up to date by the writes through it.
 #[derive(Clone, Debug)]
 pub struct BootLog {
-    geo: StateGeometry,
+    pub(super) geo: StateGeometry,
     /// Configured components and their slot sizes, for validating records.
-    ids: Members,
-    slot_sectors: [u16; MAX_COMPONENTS],
+    pub(super) ids: Members,
+    pub(super) slot_sectors: [u16; MAX_COMPONENTS],
     /// The newest record (highest generation), as stored.
-    stored: BootRecord,
+    pub(super) stored: BootRecord,
     /// Flags set after it (in either copy).
-    flags: u8,
+    pub(super) flags: u8,
     /// Swap steps done, decoded from the progress words (and `stored.done`).
-    done: u32,
+    pub(super) done: u32,
     /// Slot of `stored` in each copy, if the copy holds it.
-    at: [Option<u32>; MAX_COPIES],
+    pub(super) at: [Option<u32>; MAX_COPIES],
     /// Next append position of each copy.
-    ends: [u32; MAX_COPIES],
-    /// Highest counters of the newest valid record of either copy.
-    counters: [u32; MAX_COMPONENTS],
-    health: Health,
+    pub(super) ends: [u32; MAX_COPIES],
+    pub(super) health: Health,
 }
 
-const MAX_COPIES: usize = 2;
+/// Copies of the boot log.
+pub(super) const MAX_COPIES: usize = 2;
 
 impl BootLog {
-    /// Read the boot log of `layout` (nothing is written: see [`BootLog::repair`]).
-    pub async fn open<F: NorFlash>(flash: &mut F, layout: &Layout<'_>) -> Result<Self, StateError> {
-        let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
-        let geo = StateGeometry::new(layout, w).map_err(|_| StateError::Layout)?;
+    /// A log of `layout` on a flash with `write`-byte words with nothing read yet (what an
+    /// [`Opener`] reads into).
+    pub fn empty(layout: &Layout<'_>, write: u32) -> Result<Self, StateError> {
+        let geo = StateGeometry::new(layout, write).map_err(|_| StateError::Layout)?;
         let mut ids = Members::NONE;
         let mut slot_sectors = [0u16; MAX_COMPONENTS];
         for c in layout.components {
@@ -162,7 +155,7 @@ impl BootLog {
                 *s = c.sectors;
             }
         }
-        let mut log = BootLog {
+        Ok(BootLog {
             geo,
             ids,
             slot_sectors,
@@ -171,106 +164,53 @@ impl BootLog {
             done: 0,
             at: [None; MAX_COPIES],
             ends: [0; MAX_COPIES],
-            counters: [0; MAX_COMPONENTS],
             health: Health::Ok,
-        };
-        let a = log.scan(flash, 0).await?;
-        let b = log.scan(flash, 1).await?;
-        log.ends = [a.end, b.end];
-        for (_, rec) in [a.newest, b.newest].into_iter().flatten() {
-            for (m, c) in log.counters.iter_mut().zip(rec.counters) {
-                *m = (*m).max(c);
-            }
+        })
+    }
+
+    /// Read the boot log of `layout` from an async flash (nothing is written: see
+    /// [`BootLog::repair`]).
+    pub async fn open<F: NorFlash>(flash: &mut F, layout: &Layout<'_>) -> Result<Self, StateError> {
+        let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
+        let mut log = BootLog::empty(layout, w)?;
+        let mut opener = Opener::new(&mut log);
+        let mut buf = [0u8; MAX_NEED];
+        while let Some(need) = opener.need() {
+            let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
+            slots::read(flash, need.addr, bytes).await?;
+            opener.feed(bytes)?;
         }
-        match (a.newest, b.newest) {
-            (None, None) => {
-                // A copy that was never written (or erased on purpose) beside one holding no
-                // valid record is a new device whose first write was cut; two copies with
-                // content and no valid record are corruption.
-                let blank = slots::is_blank(flash, geo.boot[0].base, geo.boot[0].len).await?
-                    || slots::is_blank(flash, geo.boot[1].base, geo.boot[1].len).await?;
-                if blank {
-                    log.health = Health::Fresh;
-                } else {
-                    log.health = Health::Corrupt;
-                    log.counters = log.salvage(flash).await?;
-                }
-                return Ok(log);
-            }
-            (Some((sa, ra)), Some((sb, rb))) if ra.gen == rb.gen => {
-                log.stored = ra;
-                log.at = [Some(sa), Some(sb)];
-                log.health = if ra == rb {
-                    Health::Ok
-                } else {
-                    Health::Degraded
-                };
-            }
-            (Some((sa, ra)), b) if b.is_none_or(|(_, rb)| ra.gen > rb.gen) => {
-                log.stored = ra;
-                log.at = [Some(sa), None];
-                log.health = Health::Degraded;
-            }
-            (_, Some((sb, rb))) => {
-                log.stored = rb;
-                log.at = [None, Some(sb)];
-                log.health = Health::Degraded;
-            }
-            (Some((sa, ra)), None) => {
-                log.stored = ra;
-                log.at = [Some(sa), None];
-                log.health = Health::Degraded;
-            }
+        if !opener.finished() {
+            return Err(StateError::Flash);
         }
-        log.stored.counters = log.counters;
-        log.flags = log.read_flags(flash).await?;
-        log.done = log.read_progress(flash).await?;
         Ok(log)
     }
 
-    /// The newest valid record of copy `i` and where its next append starts.
-    async fn scan<F: NorFlash>(&self, flash: &mut F, i: usize) -> Result<CopyScan, StateError> {
-        let copy = self.copy(i)?;
-        let end = slots::end_of(flash, &copy).await?;
-        let mut slot = end;
-        while slot > 0 {
-            slot -= 1;
-            let rec: Option<BootRecord> = slots::read_record(flash, copy.slot(slot)).await?;
-            if let Some(r) = rec.filter(|r| self.fits(r)) {
-                return Ok(CopyScan {
-                    newest: Some((slot, r)),
-                    end,
-                });
-            }
-        }
-        Ok(CopyScan { newest: None, end })
-    }
-
-    /// The highest counters of any record that decodes anywhere in either copy: the floor when
-    /// nothing else can be trusted.
-    async fn salvage<F: NorFlash>(
-        &self,
+    /// Read the boot log of `layout` from a blocking flash: the bootloader's reader, the same
+    /// decisions as [`BootLog::open`] without an async runtime.
+    pub fn open_blocking<F: embedded_storage::nor_flash::NorFlash>(
         flash: &mut F,
-    ) -> Result<[u32; MAX_COMPONENTS], StateError> {
-        let mut out = [0u32; MAX_COMPONENTS];
-        for i in 0..MAX_COPIES {
-            let copy = self.copy(i)?;
-            for slot in 0..copy.slots {
-                let rec: Option<BootRecord> = slots::read_record(flash, copy.slot(slot)).await?;
-                if let Some(r) = rec {
-                    for (m, c) in out.iter_mut().zip(r.counters) {
-                        *m = (*m).max(c);
-                    }
-                }
-            }
+        layout: &Layout<'_>,
+    ) -> Result<Self, StateError> {
+        let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
+        let mut log = BootLog::empty(layout, w)?;
+        let mut opener = Opener::new(&mut log);
+        let mut buf = [0u8; MAX_NEED];
+        while let Some(need) = opener.need() {
+            let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
+            read_blocking(flash, need.addr, bytes).map_err(|_| StateError::Flash)?;
+            opener.feed(bytes)?;
         }
-        Ok(out)
+        if !opener.finished() {
+            return Err(StateError::Flash);
+        }
+        Ok(log)
     }
 
     /// Whether a decoded record fits this layout: members and backups are configured
     /// components, no member's sector count exceeds its slot (a member of an abandoned install
     /// that moved nothing has none).
-    fn fits(&self, r: &BootRecord) -> bool {
+    pub(super) fn fits(&self, r: &BootRecord) -> bool {
         r.members.is_subset(self.ids)
             && r.backups.is_subset(self.ids)
             && r.members.iter().all(|c| {
@@ -286,60 +226,13 @@ impl BootLog {
         self.geo.write
     }
 
-    /// Flags set after the current record in the copies that hold it.
-    async fn read_flags<F: NorFlash>(&self, flash: &mut F) -> Result<u8, StateError> {
-        let mut flags = 0u8;
-        if self.stored.phase == Phase::Idle {
-            return Ok(0);
-        }
-        for i in 0..MAX_COPIES {
-            let Some(slot) = self.at.get(i).copied().flatten() else {
-                continue;
-            };
-            let base = self.copy(i)?.slot(slot) + self.geo.boot_slot.flags;
-            for f in 0..super::geometry::FLAG_COUNT {
-                let p = pattern(self.stored.gen, KIND_FLAG, f);
-                if slots::word_is(flash, base + f * self.word(), p).await? {
-                    flags |= 1 << f;
-                }
-            }
-        }
-        Ok(flags)
+    /// The stored record with its flags applied (swap progress not included).
+    pub(super) fn state_without_progress(&self) -> BootRecord {
+        fold(&self.stored, self.flags)
     }
 
-    /// Steps done of the current swap: the record's base and the highest step word of the
-    /// current direction in either copy.
-    async fn read_progress<F: NorFlash>(&self, flash: &mut F) -> Result<u32, StateError> {
-        let eff = fold(&self.stored, self.flags);
-        let Some(dir) = direction(eff.phase) else {
-            return Ok(0);
-        };
-        let mut done = if eff.phase == self.stored.phase {
-            self.stored.done
-        } else {
-            0
-        };
-        let total = eff.total_steps();
-        for i in 0..MAX_COPIES as u32 {
-            let Some(slot) = self.at.get(i as usize).copied().flatten() else {
-                continue;
-            };
-            let area = self.area(i as usize, slot, dir)?;
-            // Steps i, i + 2, ... live in copy i at index step / 2; the highest mark wins.
-            let count = (total + 1).saturating_sub(i) / 2;
-            for j in (0..count).rev() {
-                let s = 2 * j + i;
-                let p = pattern(self.stored.gen, kind_of(dir), s);
-                if slots::word_is(flash, area + j * self.word(), p).await? {
-                    done = done.max(s + 1);
-                    break;
-                }
-            }
-        }
-        Ok(done.min(total))
-    }
-
-    fn area(&self, copy: usize, slot: u32, dir: Direction) -> Result<u32, StateError> {
+    /// Address of the `dir` progress area of `slot` in copy `copy`.
+    pub(super) fn area(&self, copy: usize, slot: u32, dir: Direction) -> Result<u32, StateError> {
         let off = match dir {
             Direction::Install => self.geo.boot_slot.install,
             Direction::Revert => self.geo.boot_slot.revert,
@@ -363,7 +256,11 @@ impl BootLog {
 
     /// The stored security counter floor of `c`: the highest of both copies.
     pub fn counter(&self, c: ComponentId) -> u32 {
-        self.counters.get(usize::from(c)).copied().unwrap_or(0)
+        self.stored
+            .counters
+            .get(usize::from(c))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The state partition carving this log belongs to.
@@ -385,7 +282,7 @@ impl BootLog {
         }
         let mut rec = *record;
         rec.gen = self.stored.gen.wrapping_add(1);
-        for (m, c) in rec.counters.iter_mut().zip(self.counters) {
+        for (m, c) in rec.counters.iter_mut().zip(self.stored.counters) {
             // Counters never go down, whatever the caller passes.
             *m = (*m).max(c);
         }
@@ -419,7 +316,6 @@ impl BootLog {
         if at.iter().all(Option::is_none) {
             return Err(StateError::WriteFailed);
         }
-        self.counters = rec.counters;
         self.stored = rec;
         self.flags = 0;
         self.done = rec.done;
@@ -532,7 +428,7 @@ impl BootLog {
         }
         self.stored = BootRecord {
             gen: self.stored.gen,
-            counters: self.counters,
+            counters: self.stored.counters,
             ..BootRecord::default()
         };
         self.flags = 0;

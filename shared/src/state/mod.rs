@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod counters;
 pub mod geometry;
 pub mod guard;
+pub mod opener;
 pub mod plan;
 pub mod records;
 pub mod slots;

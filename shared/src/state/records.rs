@@ -419,35 +419,36 @@ impl Record for BootRecord {
     }
 
     fn read_payload(r: &mut Reader<'_>) -> Option<Self> {
-        let gen = r.u32()?;
-        let seq = r.u32()?;
-        let phase = Phase::from_u8(r.u8()?)?;
-        let members = Members(r.u8()?);
-        let trial_booted = bool_from(r.u8()?)?;
-        let backups = Members(r.u8()?);
-        let error = r.i32()?;
-        let done = r.u32()?;
+        // The whole payload at once, then fields at fixed offsets: the bootloader decodes this
+        // record at every boot.
+        let p: [u8; Self::PAYLOAD_LEN] = r.array()?;
+        let u32_at = |at: usize| {
+            p.get(at..at + 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)
+        };
+        let u8_at = |at: usize| p.get(at).copied();
         let mut sectors = [0u16; MAX_COMPONENTS];
-        for s in sectors.iter_mut() {
-            *s = r.u16()?;
+        for (i, s) in sectors.iter_mut().enumerate() {
+            let at = 20 + 2 * i;
+            *s = u16::from_le_bytes(p.get(at..at + 2)?.try_into().ok()?);
         }
         let mut counters = [0u32; MAX_COMPONENTS];
-        for c in counters.iter_mut() {
-            *c = r.u32()?;
+        for (i, c) in counters.iter_mut().enumerate() {
+            *c = u32_at(36 + 4 * i)?;
         }
-        let digest = r.array()?;
         let rec = BootRecord {
-            gen,
-            seq,
-            phase,
-            members,
-            trial_booted,
-            backups,
-            error,
-            done,
+            gen: u32_at(0)?,
+            seq: u32_at(4)?,
+            phase: Phase::from_u8(u8_at(8)?)?,
+            members: Members(u8_at(9)?),
+            trial_booted: bool_from(u8_at(10)?)?,
+            backups: Members(u8_at(11)?),
+            error: u32_at(12)? as i32,
+            done: u32_at(16)?,
             sectors,
             counters,
-            digest,
+            digest: p.get(68..100)?.try_into().ok()?,
         };
         rec.is_consistent().then_some(rec)
     }

@@ -123,14 +123,25 @@ pub async fn read_record<F: NorFlash, R: Record>(
 /// Index one past the last slot of `copy` whose first word is not erased: where the next
 /// append starts looking.
 pub async fn end_of<F: NorFlash>(flash: &mut F, copy: &CopyRegion) -> Result<u32, StateError> {
-    let w = (F::WRITE_SIZE as u32).max(4);
+    let w = F::WRITE_SIZE.clamp(4, MAX_WORD);
+    let mut word = [0u8; MAX_WORD];
+    let head = word.get_mut(..w).ok_or(StateError::Layout)?;
     let mut end = 0;
     for i in 0..copy.slots {
-        if !is_blank(flash, copy.slot(i), w).await? {
+        read(flash, copy.slot(i), head).await?;
+        if head.iter().any(|&b| b != ERASED) {
             end = i + 1;
         }
     }
     Ok(end)
+}
+
+/// `w`-byte word `i` of `bytes` equals pattern `p` (repeated over the word).
+pub fn word_matches(bytes: &[u8], i: usize, w: usize, p: u32) -> bool {
+    let want = p.to_le_bytes();
+    bytes
+        .get(i * w..(i + 1) * w)
+        .is_some_and(|word| word.chunks(4).all(|c| want.get(..c.len()) == Some(c)))
 }
 
 /// Encode `record` into a frame padded with erased bytes to the write size `w`; returns the

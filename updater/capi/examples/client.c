@@ -35,8 +35,8 @@ psa_status_t update_init(void)
     cfg.log2_write_align = PSA_FWU_LOG2_WRITE_ALIGN;
     cfg.slots = slots;
     cfg.slot_count = sizeof slots / sizeof slots[0];
-    cfg.state_offset = 0x00000000u;
-    cfg.state_size = 4 * FWU_CAPI_SECTOR_SIZE;
+    cfg.state_offset = 0x00000000u; /* 64 KiB before the primary slot: at least */
+    cfg.state_size = 0x00010000u;   /* fwu_state_sectors_needed() (8 sectors here) */
     cfg.keys = board_trusted_key();
     cfg.key_count = 1;
     cfg.reset = board_reset;

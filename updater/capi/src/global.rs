@@ -17,6 +17,7 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
 use embassy_futures::block_on;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embedded_storage_async::nor_flash::ReadNorFlash;
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{StateError, StoredCounters, MAX_COMPONENTS};
@@ -114,7 +115,7 @@ pub(crate) struct Binding<'a> {
     pub(crate) build_number: BuildNumber,
     /// Rebuild a state that is corrupt beyond automatic repair at start-up
     /// ([`Updater::recover_state`]) instead of starting in the corrupt mode.
-    pub(crate) format_corrupt: bool,
+    pub(crate) recover_corrupt: bool,
 }
 
 /// The PSA code `fwu_init` reports for a start-up failure.
@@ -133,6 +134,10 @@ impl Global {
     }
 
     /// Replace the service with one bound to `b`. On error the service stays unbound.
+    ///
+    /// The layout is validated against the flash ([`Layout::validate`]: geometry, alignment to
+    /// the erase size, overlaps, the device's end, the state partition's size) before any flash
+    /// callback runs: a layout error is `INVALID_ARGUMENT` with the flash untouched.
     pub(crate) fn bind(&mut self, b: Binding<'_>) -> Result<(), Error> {
         self.unbind();
         if b.slots.len() > MAX_COMPONENTS || b.keys.len() > MAX_KEYS {
@@ -158,6 +163,16 @@ impl Global {
             components: storage.slots.get(..b.slots.len()).unwrap_or(&[]),
             state: b.state,
         };
+        // Explicitly here, not only inside `Updater::new`: nothing may be written to a flash
+        // whose layout is wrong.
+        let capacity = u64::try_from(b.flash.capacity()).unwrap_or(u64::MAX);
+        layout
+            .validate(
+                capacity,
+                crate::SECTOR_SIZE as u32,
+                crate::WRITE_SIZE as u32,
+            )
+            .map_err(|_| Error::InvalidArgument)?;
         let config = Config {
             layout,
             keys: KeyRing::new(storage.keys.get(..b.keys.len()).unwrap_or(&[])),
@@ -165,7 +180,7 @@ impl Global {
         };
         let service =
             block_on(Updater::new(b.flash, config, b.reset, StoredCounters)).map_err(init_error)?;
-        if b.format_corrupt && block_on(service.state_health()).is_ok_and(|h| h.corrupt()) {
+        if b.recover_corrupt && block_on(service.state_health())?.corrupt() {
             block_on(service.recover_state())?;
         }
         self.service = Some(service);

@@ -8,7 +8,9 @@
 //! |---|---|---|
 //! | `psa_fwu_query`, `psa_fwu_start`, `psa_fwu_write`, `psa_fwu_finish`, `psa_fwu_cancel`, `psa_fwu_clean`, `psa_fwu_install`, `psa_fwu_request_reboot`, `psa_fwu_reject`, `psa_fwu_accept` | `psa/update.h` | the API, over [`fwu_updater::Updater`] |
 //! | `fwu_init` | `fwu/fwu.h` | binds the service to the flash, layout, keys and reset |
-//! | `fwu_sim_init`, `fwu_sim_reboot`, `fwu_sim_reboot_requested`, `fwu_sim_make_image`, `fwu_sim_dev_public_key` | `fwu/fwu_sim.h` | host simulation only (feature `host-sim`) |
+//! | `fwu_state_health`, `fwu_recover_state` | `fwu/fwu.h` | how the state partition was found; rebuilding a state corrupt beyond automatic repair |
+//! | `fwu_state_sectors_needed` | `fwu/fwu.h` | the smallest state partition a layout needs |
+//! | `fwu_sim_init`, `fwu_sim_reboot`, `fwu_sim_last_boot`, `fwu_sim_reboot_requested`, `fwu_sim_make_image`, `fwu_sim_dev_public_key`, `fwu_sim_layout`, `fwu_sim_flash_size`, `fwu_sim_flash_read`, `fwu_sim_flash_poke` | `fwu/fwu_sim.h` | host simulation only (feature `host-sim`) |
 //!
 //! # Binding
 //!
@@ -45,7 +47,19 @@
 //!   `PSA_ERROR_INVALID_ARGUMENT`; a `block_size` of 0 or above `PSA_FWU_MAX_WRITE_SIZE`, an
 //!   unaligned `image_offset` or a region outside the slot is `PSA_ERROR_INVALID_ARGUMENT` from
 //!   the service (which reads at most `PSA_FWU_MAX_WRITE_SIZE + 1` bytes of the block to decide);
-//! * `fwu_init` checks every pointer, count and the layout.
+//! * `fwu_init` checks every pointer, count and the layout (alignment to the erase size,
+//!   overlaps, the device's end, the state partition's size: [`Layout::validate`]) before any
+//!   flash callback runs.
+//!
+//! # A corrupt state partition
+//!
+//! The state partition keeps two copies of each store, so any single fault at rest (a flipped
+//! bit, a torn or garbage word, an erased or garbage sector) is repaired at start-up. A state
+//! corrupt beyond that (both copies of a store bad) does not fail `fwu_init`: every
+//! `psa_fwu_query` then reports `PSA_FWU_FAILED` with `PSA_ERROR_DATA_CORRUPT`, every change is
+//! refused with `PSA_ERROR_STORAGE_FAILURE`, and [`fwu_recover_state`] (or the flag
+//! `FWU_CONFIG_RECOVER_CORRUPT_STATE` at `fwu_init`) rebuilds the corrupt store(s) without
+//! touching a primary slot. [`fwu_state_health`] tells how each store was found.
 //!
 //! Everything else follows [`fwu_updater`]'s crate documentation (states, resumable downloads,
 //! verification at `finish`, errors).
@@ -79,15 +93,17 @@ pub use flash::{CFlash, CFlashError, CReset};
 pub use fwu_shared::{ComponentInfo, ImageVersion, ImplInfo, PsaStatus};
 pub use fwu_updater::PSA_FWU_MAX_WRITE_SIZE;
 pub use types::{
-    FlashEraseFn, FlashReadFn, FlashWriteFn, FwuConfig, FwuFlash, FwuSlot, ResetFn, FWU_CONFIG_ALL,
-    FWU_CONFIG_COMPARE_BUILD_NUMBER, FWU_CONFIG_FORMAT_CORRUPT_STATE,
+    health_code, FlashEraseFn, FlashReadFn, FlashWriteFn, FwuConfig, FwuFlash, FwuSlot,
+    FwuStateHealth, ResetFn, FWU_CONFIG_ALL, FWU_CONFIG_COMPARE_BUILD_NUMBER,
+    FWU_CONFIG_RECOVER_CORRUPT_STATE, FWU_HEALTH_CORRUPT, FWU_HEALTH_DEGRADED, FWU_HEALTH_FRESH,
+    FWU_HEALTH_OK, FWU_HEALTH_UNKNOWN,
 };
 
 use core::ffi::c_void;
 use embassy_futures::block_on;
 use fwu_shared::image::PublicKey;
-use fwu_shared::layout::ComponentSlots;
-use fwu_shared::state::MAX_COMPONENTS;
+use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::state::{StateGeometry, MAX_COMPONENTS};
 use fwu_shared::status::{
     to_status, PSA_ERROR_BAD_STATE, PSA_ERROR_CONNECTION_BUSY, PSA_ERROR_INVALID_ARGUMENT,
     PSA_ERROR_NOT_SUPPORTED,
@@ -326,7 +342,7 @@ fn binding_of<'a>(
         } else {
             BuildNumber::Ignore
         },
-        format_corrupt: cfg.flags & FWU_CONFIG_FORMAT_CORRUPT_STATE != 0,
+        recover_corrupt: cfg.flags & FWU_CONFIG_RECOVER_CORRUPT_STATE != 0,
     })
 }
 
@@ -361,4 +377,99 @@ pub unsafe extern "C" fn fwu_init(config: *const FwuConfig) -> PsaStatus {
         }
     });
     outcome.unwrap_or(FWU_ERROR_BUSY)
+}
+
+/// `fwu_recover_state`: rebuild a state partition that is corrupt beyond automatic repair
+/// ([`fwu_updater::Updater::recover_state`]).
+///
+/// Each corrupt store is erased and started again from what verifies on flash: the boot log with
+/// no transaction and, as every component's security counter floor, the highest counter any
+/// readable record showed and that of the verified active image; the catalog with every
+/// component READY; the download checkpoints empty. An intact store is kept as it is. Primary
+/// slots are never touched. `PSA_ERROR_BAD_STATE` if nothing is corrupt (it is not a way to
+/// cancel an update), `PSA_ERROR_STORAGE_FAILURE` if the flash fails.
+#[no_mangle]
+pub extern "C" fn fwu_recover_state() -> PsaStatus {
+    call(|s| block_on(s.recover_state()))
+}
+
+/// `fwu_state_health`: how the boot log and the catalog were found at the last read of the
+/// state partition, as `FWU_HEALTH_*` values.
+///
+/// `PSA_ERROR_INVALID_ARGUMENT` if `health` is NULL; on any error a non-NULL `*health` is zeroed
+/// (`FWU_HEALTH_UNKNOWN`).
+///
+/// # Safety
+///
+/// `health` is NULL or valid for writing one `fwu_state_health_t` (any alignment).
+#[no_mangle]
+pub unsafe extern "C" fn fwu_state_health(health: *mut FwuStateHealth) -> PsaStatus {
+    if health.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    let mut out = FwuStateHealth::default();
+    let status = call(|s| {
+        block_on(s.state_health()).map(|h| {
+            out = FwuStateHealth {
+                boot: health_code(h.boot),
+                catalog: health_code(h.catalog),
+            };
+            Success::Done
+        })
+    });
+    if status < 0 {
+        out = FwuStateHealth::default();
+    }
+    // SAFETY: not NULL and writable for one struct (caller); `write_unaligned` needs no
+    // alignment.
+    unsafe { health.write_unaligned(out) };
+    status
+}
+
+/// `fwu_state_sectors_needed`: the fewest sectors the state partition of a layout with these
+/// component slots needs, for this build's flash geometry ([`StateGeometry::sectors_needed`]).
+///
+/// Only the slots' `sectors` and their number count. `PSA_ERROR_INVALID_ARGUMENT` for a NULL
+/// pointer or a `slot_count` outside `1..=FWU_MAX_COMPONENTS`; on error a non-NULL `*sectors`
+/// is set to 0. Touches no flash and needs no `fwu_init`.
+///
+/// # Safety
+///
+/// `slots` is NULL or readable for `slot_count` entries; `sectors` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fwu_state_sectors_needed(
+    slots: *const FwuSlot,
+    slot_count: usize,
+    sectors: *mut u32,
+) -> PsaStatus {
+    if sectors.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    let mut needed = 0;
+    if !slots.is_null() && (1..=MAX_COMPONENTS).contains(&slot_count) {
+        // SAFETY: not NULL and readable for `slot_count <= 8` entries (caller); copied now.
+        let c_slots = unsafe { core::slice::from_raw_parts(slots, slot_count) };
+        let mut copied = [global::NO_SLOT; MAX_COMPONENTS];
+        for (dst, s) in copied.iter_mut().zip(c_slots) {
+            *dst = ComponentSlots {
+                id: s.id,
+                primary: s.primary,
+                secondary: s.secondary,
+                sectors: s.sectors,
+            };
+        }
+        let layout = Layout {
+            sector_size: SECTOR_SIZE as u32,
+            components: copied.get(..slot_count).unwrap_or(&[]),
+            state: 0..0,
+        };
+        needed = StateGeometry::sectors_needed(&layout, WRITE_SIZE as u32);
+    }
+    // SAFETY: not NULL and writable (caller).
+    unsafe { sectors.write_unaligned(needed) };
+    if needed == 0 {
+        PSA_ERROR_INVALID_ARGUMENT
+    } else {
+        fwu_shared::status::PSA_SUCCESS
+    }
 }

@@ -5,9 +5,13 @@
 //! exercise the real binding path. [`fwu_sim_reboot`] drops the service, runs the real
 //! [`Bootloader`] over the cells and binds a new service, as a device reset does.
 //!
-//! Layout, in sectors of [`SECTOR_SIZE`] bytes (46 in all): state partition 0..4; component 0
-//! primary at 4 (16 sectors) and secondary at 20 (17 sectors); component 1 primary at 37
-//! (4 sectors) and secondary at 41 (5 sectors). One trusted key: [`DEV_KEY_SEED`]'s.
+//! Layout, in sectors of [`SECTOR_SIZE`] bytes (50 in all): state partition 0..8; component 0
+//! primary at 8 (16 sectors) and secondary at 24 (17 sectors); component 1 primary at 41
+//! (4 sectors) and secondary at 45 (5 sectors). One trusted key: [`DEV_KEY_SEED`]'s.
+//!
+//! For fault injection at rest, [`fwu_sim_layout`] describes where everything lives (the state
+//! partition's carving from [`StateGeometry::new`], the slots), and [`fwu_sim_flash_read`] /
+//! [`fwu_sim_flash_poke`] read and overwrite the raw cells, bypassing the NOR rules.
 
 // std's critical-section implementation, for embassy-sync's unused CriticalSectionRawMutex.
 use critical_section as _;
@@ -19,11 +23,12 @@ use core::ffi::{c_int, c_void};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
-use fwu_bootloader::{BootAction, BootConfig, BootError, Bootloader};
+use fwu_bootloader::{BootAction, BootConfig, BootError, BootReport, Bootloader, StateReport};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
 use fwu_shared::image::{KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::StoredCounters;
+use fwu_shared::state::geometry::CopyRegion;
+use fwu_shared::state::{StateGeometry, StoredCounters};
 use fwu_shared::status::{
     to_status, PSA_ERROR_BAD_STATE, PSA_ERROR_BUFFER_TOO_SMALL, PSA_ERROR_INVALID_ARGUMENT,
     PSA_SUCCESS,
@@ -40,7 +45,9 @@ pub type Flash = SimFlash<SECTOR_SIZE, WRITE_SIZE>;
 /// Seed of the development signing key (the same as the `fwu-sim` simulator's).
 pub const DEV_KEY_SEED: [u8; 32] = [0x5e; 32];
 /// `FWU_SIM_SECTORS`.
-pub const SECTORS: usize = 46;
+pub const SECTORS: usize = 50;
+/// `FWU_SIM_STATE_SECTORS`: sectors of the state partition (from sector 0).
+pub const STATE_SECTORS: usize = 8;
 /// `FWU_SIM_COMPONENTS`.
 pub const COMPONENTS: usize = 2;
 /// `FWU_SIM_MAX_DEPENDENCIES`.
@@ -56,6 +63,18 @@ pub const FWU_SIM_BOOT_INSTALL_REFUSED: i32 = 2;
 pub const FWU_SIM_BOOT_REVERTED: i32 = 3;
 /// `FWU_SIM_BOOT_RECOVERED`.
 pub const FWU_SIM_BOOT_RECOVERED: i32 = 4;
+/// `FWU_SIM_BOOT_REVERT_REFUSED`.
+pub const FWU_SIM_BOOT_REVERT_REFUSED: i32 = 5;
+
+/// `FWU_SIM_STATE_OK`: the bootloader found both copies of the boot log current.
+pub const FWU_SIM_STATE_OK: u32 = 0;
+/// `FWU_SIM_STATE_REPAIRED`: one copy lacked the current state and was rewritten.
+pub const FWU_SIM_STATE_REPAIRED: u32 = 1;
+/// `FWU_SIM_STATE_FRESH`: a new device; the first state was written.
+pub const FWU_SIM_STATE_FRESH: u32 = 2;
+/// `FWU_SIM_STATE_CORRUPT`: the boot log could not be trusted: nothing was installed or
+/// reverted, the active images were only checked.
+pub const FWU_SIM_STATE_CORRUPT: u32 = 3;
 
 const S: u32 = SECTOR_SIZE as u32;
 
@@ -63,14 +82,14 @@ const S: u32 = SECTOR_SIZE as u32;
 pub const SLOTS: [ComponentSlots; COMPONENTS] = [
     ComponentSlots {
         id: 0,
-        primary: 4 * S,
-        secondary: 20 * S,
+        primary: 8 * S,
+        secondary: 24 * S,
         sectors: 16,
     },
     ComponentSlots {
         id: 1,
-        primary: 37 * S,
-        secondary: 41 * S,
+        primary: 41 * S,
+        secondary: 45 * S,
         sectors: 4,
     },
 ];
@@ -80,9 +99,12 @@ pub fn layout() -> Layout<'static> {
     Layout {
         sector_size: S,
         components: &SLOTS,
-        state: 0..4 * S,
+        state: 0..STATE_SECTORS as u32 * S,
     }
 }
+
+/// Bytes of the simulated flash.
+const FLASH_SIZE: u32 = (SECTORS * SECTOR_SIZE) as u32;
 
 fn dev_signer() -> Ed25519Signer {
     Ed25519Signer::from_seed(&DEV_KEY_SEED)
@@ -96,6 +118,8 @@ static REBOOT_REQUESTED: AtomicBool = AtomicBool::new(false);
 pub struct SimDevice {
     flash: NonNull<Flash>,
     key: PublicKey,
+    /// What the last boot reported (`None` if it failed).
+    last_boot: Option<FwuSimBoot>,
 }
 
 impl Drop for SimDevice {
@@ -167,6 +191,7 @@ impl SimDevice {
         SimDevice {
             flash: NonNull::from(Box::leak(flash)),
             key: dev_signer().public_key(),
+            last_boot: None,
         }
     }
 
@@ -180,8 +205,21 @@ impl SimDevice {
         unsafe { self.flash.as_mut() }
     }
 
+    /// The cells while a service may be bound, for the raw fault-injection accessors.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock of [`locked`] and no flash callback is running (the service
+    /// reaches the cells only inside a call, which holds the same lock), so this is the only
+    /// reference to them.
+    unsafe fn cells_locked(&mut self) -> &mut Flash {
+        // SAFETY: the caller's contract.
+        unsafe { self.flash.as_mut() }
+    }
+
     /// One boot: the fwu bootloader over the cells. The service must be unbound.
     fn boot(&mut self) -> Result<i32, PsaStatus> {
+        self.last_boot = None;
         let keys = [self.key];
         let mut bootloader = Bootloader::new(
             layout(),
@@ -193,13 +231,9 @@ impl SimDevice {
         let report = bootloader
             .boot(unsafe { self.cells() })
             .map_err(boot_error)?;
-        Ok(match report.action {
-            BootAction::None => FWU_SIM_BOOT_NONE,
-            BootAction::Installed(_) => FWU_SIM_BOOT_INSTALLED,
-            BootAction::InstallRefused(..) => FWU_SIM_BOOT_INSTALL_REFUSED,
-            BootAction::Reverted(..) => FWU_SIM_BOOT_REVERTED,
-            BootAction::Recovered(_) => FWU_SIM_BOOT_RECOVERED,
-        })
+        let boot = FwuSimBoot::of(&report);
+        self.last_boot = Some(boot);
+        Ok(boot.action)
     }
 
     /// The flash and reset the service is bound to.
@@ -243,11 +277,51 @@ fn boot_and_bind(g: &mut crate::global::Global) -> PsaStatus {
         state: layout().state,
         keys: &keys,
         build_number: BuildNumber::Ignore,
-        format_corrupt: false,
+        recover_corrupt: false,
     });
     match bound {
         Ok(()) => action,
         Err(e) => e.code(),
+    }
+}
+
+/// `fwu_sim_boot_t`: what the bootloader reported at the last boot of the simulated device.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuSimBoot {
+    /// What it did: an `FWU_SIM_BOOT_*` value (what `fwu_sim_reboot` returned).
+    pub action: i32,
+    /// How it found the boot log: an `FWU_SIM_STATE_*` value.
+    pub state: u32,
+    /// 1 if the images about to run are on trial.
+    pub trial: u8,
+    /// Bit `c` set: component `c`'s active image failed authentication or anti-rollback and
+    /// must not run (0 when every image boots).
+    pub refused: u8,
+}
+
+impl FwuSimBoot {
+    fn of(report: &BootReport) -> Self {
+        let action = match report.action {
+            BootAction::None => FWU_SIM_BOOT_NONE,
+            BootAction::Installed(_) => FWU_SIM_BOOT_INSTALLED,
+            BootAction::InstallRefused(..) => FWU_SIM_BOOT_INSTALL_REFUSED,
+            BootAction::Reverted(..) => FWU_SIM_BOOT_REVERTED,
+            BootAction::Recovered(_) => FWU_SIM_BOOT_RECOVERED,
+            BootAction::RevertRefused(_) => FWU_SIM_BOOT_REVERT_REFUSED,
+        };
+        let state = match report.state {
+            StateReport::Ok => FWU_SIM_STATE_OK,
+            StateReport::Repaired => FWU_SIM_STATE_REPAIRED,
+            StateReport::Fresh => FWU_SIM_STATE_FRESH,
+            StateReport::Corrupt => FWU_SIM_STATE_CORRUPT,
+        };
+        FwuSimBoot {
+            action,
+            state,
+            trial: u8::from(report.trial),
+            refused: report.invalid.0,
+        }
     }
 }
 
@@ -421,4 +495,299 @@ pub unsafe extern "C" fn fwu_sim_make_image(
         unsafe { out_len.write_unaligned(built.len) };
     }
     to_status(Ok(Success::Done))
+}
+
+/// `fwu_sim_last_boot`: what the bootloader reported at the last boot ([`fwu_sim_init`] or
+/// [`fwu_sim_reboot`]).
+///
+/// `PSA_ERROR_INVALID_ARGUMENT` if `out` is NULL; `PSA_ERROR_BAD_STATE` without a device or if
+/// the last boot failed (on error a non-NULL `*out` is zeroed).
+///
+/// # Safety
+///
+/// `out` is NULL or valid for writing one `fwu_sim_boot_t` (any alignment).
+#[no_mangle]
+pub unsafe extern "C" fn fwu_sim_last_boot(out: *mut FwuSimBoot) -> PsaStatus {
+    if out.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    let got = locked(|g| g.sim.as_ref().and_then(|d| d.last_boot));
+    let (status, boot) = match got {
+        Err(_) => (FWU_ERROR_BUSY, FwuSimBoot::default()),
+        Ok(None) => (PSA_ERROR_BAD_STATE, FwuSimBoot::default()),
+        Ok(Some(b)) => (PSA_SUCCESS, b),
+    };
+    // SAFETY: not NULL and writable for one struct (caller); no alignment needed.
+    unsafe { out.write_unaligned(boot) };
+    status
+}
+
+/// `fwu_sim_range_t`: `size` bytes of the simulated flash from `offset`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuSimRange {
+    /// First byte.
+    pub offset: u32,
+    /// Bytes.
+    pub size: u32,
+}
+
+impl FwuSimRange {
+    fn of(r: core::ops::Range<u32>) -> Self {
+        FwuSimRange {
+            offset: r.start,
+            size: r.end.saturating_sub(r.start),
+        }
+    }
+}
+
+/// `fwu_sim_log_t`: one redundant store of the state partition (boot log or catalog): two
+/// copies of `slots` fixed slots of `slot_size` bytes, each slot starting with a record of
+/// `record_size` bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuSimLog {
+    /// Copy A and copy B.
+    pub copies: [FwuSimRange; 2],
+    /// Bytes of one slot.
+    pub slot_size: u32,
+    /// Slots in each copy.
+    pub slots: u32,
+    /// Bytes of the record frame at the start of each slot (padded to the write size); in the
+    /// boot log the flag and swap progress words follow it.
+    pub record_size: u32,
+}
+
+impl FwuSimLog {
+    fn of(copies: &[CopyRegion; 2], record_size: u32) -> Self {
+        FwuSimLog {
+            copies: copies.map(|c| FwuSimRange::of(c.range())),
+            slot_size: copies[0].slot_len,
+            slots: copies[0].slots,
+            record_size,
+        }
+    }
+}
+
+/// `fwu_sim_component_t`: one component's slots on the simulated device.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuSimComponent {
+    /// Component id.
+    pub id: ComponentId,
+    /// The primary slot (the active image).
+    pub primary: FwuSimRange,
+    /// The secondary slot (one sector larger).
+    pub secondary: FwuSimRange,
+    /// Where image offset 0 of a download is stored (one sector into the secondary slot);
+    /// after an install the previous image (the backup) is at `secondary.offset`.
+    pub staging: u32,
+}
+
+/// `fwu_sim_layout_t`: where everything lives on the simulated flash.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuSimLayout {
+    /// Bytes of the simulated flash.
+    pub flash_size: u32,
+    /// Erase sector size (`FWU_CAPI_SECTOR_SIZE`).
+    pub sector_size: u32,
+    /// Write size (`FWU_CAPI_WRITE_SIZE`).
+    pub write_size: u32,
+    /// The whole state partition.
+    pub state: FwuSimRange,
+    /// The boot log (transaction table, security counter floors).
+    pub boot_log: FwuSimLog,
+    /// The catalog (component records).
+    pub catalog: FwuSimLog,
+    /// The download checkpoint map.
+    pub checkpoints: FwuSimRange,
+    /// Entries of `components` used.
+    pub component_count: u32,
+    /// Each component's slots, by id.
+    pub components: [FwuSimComponent; COMPONENTS],
+}
+
+/// The layout of the simulated device, or `None` if this build's flash geometry needs a larger
+/// state partition than the device has.
+fn sim_layout() -> Option<FwuSimLayout> {
+    let l = layout();
+    let geo = StateGeometry::new(&l, WRITE_SIZE as u32).ok()?;
+    let mut components = [FwuSimComponent::default(); COMPONENTS];
+    for (dst, c) in components.iter_mut().zip(&SLOTS) {
+        *dst = FwuSimComponent {
+            id: c.id,
+            primary: FwuSimRange::of(c.primary_range(S)),
+            secondary: FwuSimRange::of(c.secondary_range(S)),
+            staging: c.staging_offset(S),
+        };
+    }
+    Some(FwuSimLayout {
+        flash_size: FLASH_SIZE,
+        sector_size: S,
+        write_size: WRITE_SIZE as u32,
+        state: FwuSimRange::of(l.state.clone()),
+        boot_log: FwuSimLog::of(&geo.boot, geo.boot_slot.record),
+        catalog: FwuSimLog::of(&geo.catalog, geo.catalog[0].slot_len),
+        checkpoints: FwuSimRange::of(geo.checkpoints.0..geo.checkpoints.1),
+        component_count: COMPONENTS as u32,
+        components,
+    })
+}
+
+/// `fwu_sim_layout`: describe the simulated device's flash (needs no device).
+///
+/// `PSA_ERROR_INVALID_ARGUMENT` if `out` is NULL; `PSA_ERROR_NOT_SUPPORTED` if this build's
+/// flash geometry needs more than [`STATE_SECTORS`] state sectors (then `fwu_sim_init` fails
+/// too). On error a non-NULL `*out` is zeroed.
+///
+/// # Safety
+///
+/// `out` is NULL or valid for writing one `fwu_sim_layout_t` (any alignment).
+#[no_mangle]
+pub unsafe extern "C" fn fwu_sim_layout(out: *mut FwuSimLayout) -> PsaStatus {
+    if out.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    let (status, l) = match sim_layout() {
+        Some(l) => (PSA_SUCCESS, l),
+        None => (Error::NotSupported.code(), FwuSimLayout::default()),
+    };
+    // SAFETY: not NULL and writable for one struct (caller); no alignment needed.
+    unsafe { out.write_unaligned(l) };
+    status
+}
+
+/// `fwu_sim_flash_size`: bytes of the simulated flash (constant; needs no device).
+#[no_mangle]
+pub extern "C" fn fwu_sim_flash_size() -> u32 {
+    FLASH_SIZE
+}
+
+/// `offset..offset + len` as a range inside the simulated flash.
+fn flash_range(offset: u32, len: usize) -> Option<core::ops::Range<usize>> {
+    let start = offset as usize;
+    let end = start.checked_add(len)?;
+    (end <= FLASH_SIZE as usize).then_some(start..end)
+}
+
+/// `fwu_sim_flash_read`: copy `len` raw bytes of the simulated flash from `offset` to `buf`.
+///
+/// `PSA_ERROR_INVALID_ARGUMENT` for a NULL `buf` with `len > 0` or a range outside the flash,
+/// `PSA_ERROR_BAD_STATE` without a device, `FWU_ERROR_BUSY` during another call.
+///
+/// # Safety
+///
+/// `buf` is NULL or writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fwu_sim_flash_read(
+    offset: u32,
+    buf: *mut c_void,
+    len: usize,
+) -> PsaStatus {
+    let Some(range) = flash_range(offset, len) else {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    };
+    if len == 0 {
+        return PSA_SUCCESS;
+    }
+    if buf.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    // SAFETY: not NULL and writable for `len` bytes (caller); `len` is at most the flash size.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+    locked(|g| {
+        let Some(dev) = g.sim.as_mut() else {
+            return PSA_ERROR_BAD_STATE;
+        };
+        // SAFETY: we hold the lock and run no flash callback.
+        let cells = unsafe { dev.cells_locked() };
+        match cells.contents().get(range) {
+            Some(src) => {
+                out.copy_from_slice(src);
+                PSA_SUCCESS
+            }
+            None => PSA_ERROR_INVALID_ARGUMENT,
+        }
+    })
+    .unwrap_or(FWU_ERROR_BUSY)
+}
+
+/// Overwrite `bytes` at `start` as a fault at rest would: each sector touched is rebuilt so that
+/// every byte reads as given and each write word that reads all `0xFF` is erased (programmable
+/// again), every other word programmed.
+fn poke(cells: &mut Flash, start: usize, bytes: &[u8]) -> Result<(), PsaStatus> {
+    let Some(last) = (start + bytes.len()).checked_sub(1) else {
+        return Ok(());
+    };
+    for sector in start / SECTOR_SIZE..=last / SECTOR_SIZE {
+        let base = sector * SECTOR_SIZE;
+        let mut image = cells
+            .contents()
+            .get(base..base + SECTOR_SIZE)
+            .ok_or(PSA_ERROR_INVALID_ARGUMENT)?
+            .to_vec();
+        let lo = start.max(base);
+        let hi = (start + bytes.len()).min(base + SECTOR_SIZE);
+        let (Some(dst), Some(src)) = (
+            image.get_mut(lo - base..hi - base),
+            bytes.get(lo - start..hi - start),
+        ) else {
+            return Err(PSA_ERROR_INVALID_ARGUMENT);
+        };
+        dst.copy_from_slice(src);
+        let from = u32::try_from(base).map_err(|_| PSA_ERROR_INVALID_ARGUMENT)?;
+        NorFlash::erase(cells, from, from + S).map_err(|_| Error::StorageFailure.code())?;
+        for (i, word) in image.chunks(WRITE_SIZE).enumerate() {
+            if word.iter().any(|&b| b != 0xff) {
+                cells.load(base + i * WRITE_SIZE, word);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `fwu_sim_flash_poke`: overwrite `len` raw bytes of the simulated flash at `offset` with
+/// `buf`, bypassing the NOR rules, as a fault at rest does (flipped bits, garbage, erasure).
+///
+/// Afterwards the bytes read as given; in each sector touched, a write word that reads all
+/// `0xFF` counts as erased (programmable again) and any other word as programmed. The service
+/// bound now keeps what it already read (as a device keeps its RAM): the fault takes effect at
+/// the next read of those bytes, at the latest at the next [`fwu_sim_reboot`].
+///
+/// `PSA_ERROR_INVALID_ARGUMENT` for a NULL `buf` with `len > 0` or a range outside the flash,
+/// `PSA_ERROR_BAD_STATE` without a device, `FWU_ERROR_BUSY` during another call.
+///
+/// # Safety
+///
+/// `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fwu_sim_flash_poke(
+    offset: u32,
+    buf: *const c_void,
+    len: usize,
+) -> PsaStatus {
+    let Some(range) = flash_range(offset, len) else {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    };
+    if len == 0 {
+        return PSA_SUCCESS;
+    }
+    if buf.is_null() {
+        return PSA_ERROR_INVALID_ARGUMENT;
+    }
+    // SAFETY: not NULL and readable for `len` bytes (caller); `len` is at most the flash size.
+    let bytes = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
+    locked(|g| {
+        let Some(dev) = g.sim.as_mut() else {
+            return PSA_ERROR_BAD_STATE;
+        };
+        // SAFETY: we hold the lock and run no flash callback.
+        let cells = unsafe { dev.cells_locked() };
+        match poke(cells, range.start, bytes) {
+            Ok(()) => PSA_SUCCESS,
+            Err(e) => e,
+        }
+    })
+    .unwrap_or(FWU_ERROR_BUSY)
 }

@@ -85,10 +85,45 @@ pub struct FwuConfig {
 
 /// `FWU_CONFIG_COMPARE_BUILD_NUMBER`: build numbers take part in version comparisons.
 pub const FWU_CONFIG_COMPARE_BUILD_NUMBER: u32 = 0x1;
-/// `FWU_CONFIG_FORMAT_CORRUPT_STATE`: erase an undecodable state partition at `fwu_init`.
-pub const FWU_CONFIG_FORMAT_CORRUPT_STATE: u32 = 0x2;
+/// `FWU_CONFIG_RECOVER_CORRUPT_STATE`: at `fwu_init`, rebuild a state that is corrupt beyond
+/// automatic repair (`fwu_recover_state`) instead of starting in the corrupt mode.
+pub const FWU_CONFIG_RECOVER_CORRUPT_STATE: u32 = 0x2;
 /// Every defined `FWU_CONFIG_*` bit.
-pub const FWU_CONFIG_ALL: u32 = FWU_CONFIG_COMPARE_BUILD_NUMBER | FWU_CONFIG_FORMAT_CORRUPT_STATE;
+pub const FWU_CONFIG_ALL: u32 = FWU_CONFIG_COMPARE_BUILD_NUMBER | FWU_CONFIG_RECOVER_CORRUPT_STATE;
+
+/// `FWU_HEALTH_UNKNOWN`: not a health; what `fwu_state_health` writes on error.
+pub const FWU_HEALTH_UNKNOWN: u8 = 0;
+/// `FWU_HEALTH_OK`: both copies of the store hold the current state.
+pub const FWU_HEALTH_OK: u8 = 1;
+/// `FWU_HEALTH_DEGRADED`: one copy lacks the current state; the state is intact and the next
+/// write repairs the copy.
+pub const FWU_HEALTH_DEGRADED: u8 = 2;
+/// `FWU_HEALTH_FRESH`: the store holds nothing yet (a new device, or a store never written).
+pub const FWU_HEALTH_FRESH: u8 = 3;
+/// `FWU_HEALTH_CORRUPT`: neither copy holds a valid state and they are not blank: corrupt
+/// beyond automatic repair (`fwu_recover_state`).
+pub const FWU_HEALTH_CORRUPT: u8 = 4;
+
+/// The `FWU_HEALTH_*` value of a store's health.
+pub fn health_code(h: fwu_shared::state::Health) -> u8 {
+    use fwu_shared::state::Health;
+    match h {
+        Health::Ok => FWU_HEALTH_OK,
+        Health::Degraded => FWU_HEALTH_DEGRADED,
+        Health::Fresh => FWU_HEALTH_FRESH,
+        Health::Corrupt => FWU_HEALTH_CORRUPT,
+    }
+}
+
+/// `fwu_state_health_t`: how each redundant store of the state partition was found.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwuStateHealth {
+    /// The boot log (transaction table and security counter floors): an `FWU_HEALTH_*` value.
+    pub boot: u8,
+    /// The catalog (component records): an `FWU_HEALTH_*` value.
+    pub catalog: u8,
+}
 
 // The C layouts on 32-bit targets (Cortex-M), checked by every embedded build; the host layouts
 // are compared with the C compiler's by tests/header.rs.
@@ -98,6 +133,7 @@ const _: () = {
     assert!(size_of::<FwuFlash>() == 20);
     assert!(size_of::<FwuSlot>() == 12);
     assert!(size_of::<FwuConfig>() == 64);
+    assert!(size_of::<FwuStateHealth>() == 2);
     assert!(offset_of!(FwuConfig, slots) == 28);
     assert!(offset_of!(FwuConfig, keys) == 44);
     assert!(offset_of!(FwuConfig, flags) == 60);

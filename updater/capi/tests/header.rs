@@ -11,14 +11,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use core::mem::{align_of, offset_of, size_of};
-use fwu_capi::{FwuConfig, FwuFlash, FwuSlot};
+use fwu_capi::{FwuConfig, FwuFlash, FwuSlot, FwuStateHealth};
 use fwu_shared::component::{
     PSA_FWU_API_VERSION_MAJOR, PSA_FWU_API_VERSION_MINOR, PSA_FWU_FLAG_ENCRYPTION,
     PSA_FWU_FLAG_VOLATILE_STAGING,
 };
 use fwu_shared::state::records::{
-    ERROR_ACTIVE_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_TRIAL_NOT_ACCEPTED,
+    ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
+    ERROR_TRIAL_NOT_ACCEPTED,
 };
+use fwu_shared::state::Health;
 use fwu_shared::status::{PSA_SUCCESS, PSA_SUCCESS_REBOOT, PSA_SUCCESS_RESTART};
 use fwu_shared::{ComponentInfo, Error, ImageVersion, ImplInfo, State};
 use std::collections::BTreeMap;
@@ -217,6 +219,10 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
     field!(e, "fwu_config_t", FwuConfig, "reset_context", reset_context);
     field!(e, "fwu_config_t", FwuConfig, "flags", flags);
 
+    ty!(e, "fwu_state_health_t", FwuStateHealth);
+    field!(e, "fwu_state_health_t", FwuStateHealth, "boot", boot);
+    field!(e, "fwu_state_health_t", FwuStateHealth, "catalog", catalog);
+
     let mut value = |name: &str, v: i64| {
         e.insert(format!("value {name}"), v.to_string());
     };
@@ -260,8 +266,8 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
         fwu_capi::FWU_CONFIG_COMPARE_BUILD_NUMBER.into(),
     );
     value(
-        "FWU_CONFIG_FORMAT_CORRUPT_STATE",
-        fwu_capi::FWU_CONFIG_FORMAT_CORRUPT_STATE.into(),
+        "FWU_CONFIG_RECOVER_CORRUPT_STATE",
+        fwu_capi::FWU_CONFIG_RECOVER_CORRUPT_STATE.into(),
     );
     value(
         "FWU_ERROR_NOT_INITIALIZED",
@@ -277,6 +283,18 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
         ERROR_INSTALL_FLASH_FAILURE.into(),
     );
     value("FWU_ERROR_ACTIVE_INVALID", ERROR_ACTIVE_INVALID.into());
+    value("FWU_ERROR_BACKUP_INVALID", ERROR_BACKUP_INVALID.into());
+    value("FWU_ERROR_STAGED_MISMATCH", ERROR_STAGED_MISMATCH.into());
+    value("FWU_HEALTH_UNKNOWN", fwu_capi::FWU_HEALTH_UNKNOWN.into());
+    // Each FWU_HEALTH_* value is the one fwu_state_health() reports for that Health.
+    for (name, h) in [
+        ("FWU_HEALTH_OK", Health::Ok),
+        ("FWU_HEALTH_DEGRADED", Health::Degraded),
+        ("FWU_HEALTH_FRESH", Health::Fresh),
+        ("FWU_HEALTH_CORRUPT", Health::Corrupt),
+    ] {
+        value(name, fwu_capi::health_code(h).into());
+    }
     #[cfg(feature = "host-sim")]
     sim_expectations(&mut e);
     e
@@ -341,11 +359,94 @@ fn sim_expectations(e: &mut BTreeMap<String, String>) {
         "dependencies",
         dependencies
     );
+    ty!(e, "fwu_sim_boot_t", FwuSimBoot);
+    field!(e, "fwu_sim_boot_t", FwuSimBoot, "action", action);
+    field!(e, "fwu_sim_boot_t", FwuSimBoot, "state", state);
+    field!(e, "fwu_sim_boot_t", FwuSimBoot, "trial", trial);
+    field!(e, "fwu_sim_boot_t", FwuSimBoot, "refused", refused);
+    ty!(e, "fwu_sim_range_t", FwuSimRange);
+    field!(e, "fwu_sim_range_t", FwuSimRange, "offset", offset);
+    field!(e, "fwu_sim_range_t", FwuSimRange, "size", size);
+    ty!(e, "fwu_sim_log_t", FwuSimLog);
+    field!(e, "fwu_sim_log_t", FwuSimLog, "copies", copies);
+    field!(e, "fwu_sim_log_t", FwuSimLog, "slot_size", slot_size);
+    field!(e, "fwu_sim_log_t", FwuSimLog, "slots", slots);
+    field!(e, "fwu_sim_log_t", FwuSimLog, "record_size", record_size);
+    ty!(e, "fwu_sim_component_t", FwuSimComponent);
+    field!(e, "fwu_sim_component_t", FwuSimComponent, "id", id);
+    field!(
+        e,
+        "fwu_sim_component_t",
+        FwuSimComponent,
+        "primary",
+        primary
+    );
+    field!(
+        e,
+        "fwu_sim_component_t",
+        FwuSimComponent,
+        "secondary",
+        secondary
+    );
+    field!(
+        e,
+        "fwu_sim_component_t",
+        FwuSimComponent,
+        "staging",
+        staging
+    );
+    ty!(e, "fwu_sim_layout_t", FwuSimLayout);
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "flash_size",
+        flash_size
+    );
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "sector_size",
+        sector_size
+    );
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "write_size",
+        write_size
+    );
+    field!(e, "fwu_sim_layout_t", FwuSimLayout, "state", state);
+    field!(e, "fwu_sim_layout_t", FwuSimLayout, "boot_log", boot_log);
+    field!(e, "fwu_sim_layout_t", FwuSimLayout, "catalog", catalog);
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "checkpoints",
+        checkpoints
+    );
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "component_count",
+        component_count
+    );
+    field!(
+        e,
+        "fwu_sim_layout_t",
+        FwuSimLayout,
+        "components",
+        components
+    );
     let mut value = |name: &str, v: i64| {
         e.insert(format!("value {name}"), v.to_string());
     };
     value("FWU_SIM_COMPONENTS", COMPONENTS as i64);
     value("FWU_SIM_SECTORS", SECTORS as i64);
+    value("FWU_SIM_STATE_SECTORS", STATE_SECTORS as i64);
     value("FWU_SIM_MAX_DEPENDENCIES", MAX_DEPENDENCIES as i64);
     value("FWU_SIM_BOOT_NONE", FWU_SIM_BOOT_NONE.into());
     value("FWU_SIM_BOOT_INSTALLED", FWU_SIM_BOOT_INSTALLED.into());
@@ -355,6 +456,14 @@ fn sim_expectations(e: &mut BTreeMap<String, String>) {
     );
     value("FWU_SIM_BOOT_REVERTED", FWU_SIM_BOOT_REVERTED.into());
     value("FWU_SIM_BOOT_RECOVERED", FWU_SIM_BOOT_RECOVERED.into());
+    value(
+        "FWU_SIM_BOOT_REVERT_REFUSED",
+        FWU_SIM_BOOT_REVERT_REFUSED.into(),
+    );
+    value("FWU_SIM_STATE_OK", FWU_SIM_STATE_OK.into());
+    value("FWU_SIM_STATE_REPAIRED", FWU_SIM_STATE_REPAIRED.into());
+    value("FWU_SIM_STATE_FRESH", FWU_SIM_STATE_FRESH.into());
+    value("FWU_SIM_STATE_CORRUPT", FWU_SIM_STATE_CORRUPT.into());
 }
 
 fn compare(tag: &str, lines: &[String], mut want: BTreeMap<String, String>) {
@@ -460,4 +569,22 @@ fn exported_functions_have_the_c_signatures() {
     let _: extern "C" fn(i32) -> i32 = psa_fwu_reject;
     let _: extern "C" fn() -> i32 = psa_fwu_accept;
     let _: unsafe extern "C" fn(*const FwuConfig) -> i32 = fwu_init;
+    let _: extern "C" fn() -> i32 = fwu_recover_state;
+    let _: unsafe extern "C" fn(*mut FwuStateHealth) -> i32 = fwu_state_health;
+    let _: unsafe extern "C" fn(*const FwuSlot, usize, *mut u32) -> i32 = fwu_state_sectors_needed;
+    #[cfg(feature = "host-sim")]
+    {
+        use fwu_capi::sim::*;
+        let _: unsafe extern "C" fn(*const FwuSimFactory, usize) -> i32 = fwu_sim_init;
+        let _: extern "C" fn() -> i32 = fwu_sim_reboot;
+        let _: extern "C" fn() -> core::ffi::c_int = fwu_sim_reboot_requested;
+        let _: unsafe extern "C" fn(*mut FwuSimBoot) -> i32 = fwu_sim_last_boot;
+        let _: unsafe extern "C" fn(*const FwuSimImageSpec, *mut c_void, usize, *mut usize) -> i32 =
+            fwu_sim_make_image;
+        let _: unsafe extern "C" fn(*mut u8) -> i32 = fwu_sim_dev_public_key;
+        let _: unsafe extern "C" fn(*mut FwuSimLayout) -> i32 = fwu_sim_layout;
+        let _: extern "C" fn() -> u32 = fwu_sim_flash_size;
+        let _: unsafe extern "C" fn(u32, *mut c_void, usize) -> i32 = fwu_sim_flash_read;
+        let _: unsafe extern "C" fn(u32, *const c_void, usize) -> i32 = fwu_sim_flash_poke;
+    }
 }

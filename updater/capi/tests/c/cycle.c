@@ -8,7 +8,10 @@
  *   the automatic rollback of an unaccepted trial; a download resumed across a reboot;
  *   DOES_NOT_EXIST, BAD_STATE in every state, INVALID_ARGUMENT (NULL, oversize, unaligned,
  *   out-of-range, detached manifest, conflicting data, malformed image), INVALID_SIGNATURE,
- *   NOT_PERMITTED (downgrade, security counter), DEPENDENCY_NEEDED; NOT_SUPPORTED never.
+ *   NOT_PERMITTED (downgrade, security counter, also against the floor the first boot takes
+ *   from the factory image), DEPENDENCY_NEEDED; NOT_SUPPORTED never. The first boot of a new
+ *   device (first boot record), FAILED and READY across reboots after a settled rollback.
+ *   Faults at rest and the corrupt state are faults.c's.
  *
  * Built and run by scripts/capi-test.sh against the host-sim static library.
  */
@@ -125,6 +128,7 @@ static void before_init(void)
     EXPECT(psa_fwu_request_reboot(), FWU_ERROR_NOT_INITIALIZED);
     EXPECT(psa_fwu_reject(0), FWU_ERROR_NOT_INITIALIZED);
     EXPECT(psa_fwu_accept(), FWU_ERROR_NOT_INITIALIZED);
+    EXPECT(fwu_recover_state(), FWU_ERROR_NOT_INITIALIZED);
     EXPECT(fwu_sim_reboot(), PSA_ERROR_BAD_STATE); /* no device yet */
 }
 
@@ -167,18 +171,37 @@ static void power_on(void)
     f[1].image = radio;
     f[1].size = radio_len;
     EXPECT(fwu_sim_init(f, 2), PSA_SUCCESS);
+    {
+        /* The first boot of a new device writes the first boot record; the catalog stays blank
+         * until the first component record. */
+        fwu_sim_boot_t b;
+        fwu_state_health_t h;
+        EXPECT(fwu_sim_last_boot(&b), PSA_SUCCESS);
+        CHECK(b.action == FWU_SIM_BOOT_NONE && b.state == FWU_SIM_STATE_FRESH);
+        CHECK(b.trial == 0 && b.refused == 0);
+        EXPECT(fwu_state_health(&h), PSA_SUCCESS);
+        CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_FRESH);
+        EXPECT(fwu_recover_state(), PSA_ERROR_BAD_STATE); /* nothing is corrupt */
+        EXPECT(fwu_sim_reboot(), FWU_SIM_BOOT_NONE);
+        EXPECT(fwu_sim_last_boot(&b), PSA_SUCCESS);
+        CHECK(b.state == FWU_SIM_STATE_OK); /* no longer new */
+    }
 }
 
 static void query_and_unknown_ids(void)
 {
     psa_fwu_component_info_t info;
+    fwu_sim_layout_t layout;
     uint8_t block[4] = {0};
     section("query, unknown components, NULL info");
+    EXPECT(fwu_sim_layout(&layout), PSA_SUCCESS);
     info = query(COMPONENT_APP);
     CHECK(info.state == PSA_FWU_READY);
     CHECK(info.version.major == 1 && info.version.minor == 0 && info.version.patch == 0);
     CHECK(info.max_size == 16u * FWU_CAPI_SECTOR_SIZE);
-    CHECK(info.location == 4u * FWU_CAPI_SECTOR_SIZE);
+    CHECK(info.location == 8u * FWU_CAPI_SECTOR_SIZE); /* after the 8 state sectors */
+    CHECK(info.location == layout.components[COMPONENT_APP].primary.offset);
+    CHECK(query(COMPONENT_RADIO).location == layout.components[COMPONENT_RADIO].primary.offset);
     CHECK(info.flags == 0); /* non-volatile staging, no encryption */
     CHECK(info.impl.resume_offset == 0 && info.impl.staged_size == 0);
     info = query(COMPONENT_RADIO);
@@ -416,6 +439,10 @@ static void reject_paths(void)
     info = query(COMPONENT_APP);
     CHECK(info.state == PSA_FWU_FAILED && info.error == why && info.version.major == 2);
     EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
+    /* The rollback was settled: cleaned, it stays READY across a reboot. */
+    EXPECT(fwu_sim_reboot(), FWU_SIM_BOOT_NONE);
+    info = query(COMPONENT_APP);
+    CHECK(info.state == PSA_FWU_READY && info.error == 0 && info.version.major == 2);
 
     section("reboot in TRIAL without accept -> automatic rollback -> FAILED");
     EXPECT(download(COMPONENT_APP), PSA_SUCCESS);
@@ -427,7 +454,13 @@ static void reject_paths(void)
     CHECK(info.state == PSA_FWU_FAILED);
     CHECK(info.error == FWU_ERROR_TRIAL_NOT_ACCEPTED);
     CHECK(info.version.major == 2);
+    /* FAILED survives a reboot until cleaned (the service settled it into its records). */
+    EXPECT(fwu_sim_reboot(), FWU_SIM_BOOT_NONE);
+    info = query(COMPONENT_APP);
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_TRIAL_NOT_ACCEPTED);
     EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
+    EXPECT(fwu_sim_reboot(), FWU_SIM_BOOT_NONE);
+    CHECK(query(COMPONENT_APP).state == PSA_FWU_READY);
 }
 
 static void dependencies(void)
@@ -497,6 +530,30 @@ static void resume_across_reboot(void)
     CHECK(state(COMPONENT_APP) == PSA_FWU_READY);
 }
 
+static void factory_counter_floor(void)
+{
+    static uint8_t app[10000];
+    fwu_sim_factory_t f;
+    section("the running image's security counter is the floor from the first boot on");
+    make(1, 0, 3, sizeof app, 12, NULL); /* factory image with counter 3, nothing accepted yet */
+    memcpy(app, image, image_len);
+    f.component = COMPONENT_APP;
+    f.image = app;
+    f.size = image_len;
+    EXPECT(fwu_sim_init(&f, 1), PSA_SUCCESS);
+    make(2, 0, 2, 9000, 13, NULL); /* a newer version with counter 2 */
+    EXPECT(download(COMPONENT_APP), PSA_ERROR_NOT_PERMITTED);
+    CHECK(query(COMPONENT_APP).error == PSA_ERROR_NOT_PERMITTED);
+    EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
+    EXPECT(fwu_sim_reboot(), FWU_SIM_BOOT_NONE);
+    EXPECT(download(COMPONENT_APP), PSA_ERROR_NOT_PERMITTED);
+    EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
+    make(2, 0, 3, 9000, 13, NULL); /* the same counter is allowed */
+    EXPECT(download(COMPONENT_APP), PSA_SUCCESS);
+    EXPECT(psa_fwu_cancel(COMPONENT_APP), PSA_SUCCESS);
+    EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
+}
+
 int main(void)
 {
     before_init();
@@ -511,5 +568,6 @@ int main(void)
     reject_paths();
     dependencies();
     resume_across_reboot();
+    factory_counter_floor();
     return summary("cycle");
 }

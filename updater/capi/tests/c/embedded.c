@@ -2,14 +2,19 @@
  * fwu-capi C test: the embedded binding, fwu_init() with flash callbacks written in C over a
  * RAM array that enforces NOR rules. Covers:
  *
- *   calls before fwu_init and after a failed fwu_init; every fwu_init argument check; a flash
- *   failure at start-up; a download through the callbacks; request_reboot calling the reset
- *   callback; re-entrant calls from the flash and reset callbacks (FWU_ERROR_BUSY, no UB);
- *   concurrent calls from two threads; flash failures during write and clean, and the resume
- *   that follows; the state surviving a re-init; FWU_CONFIG_FORMAT_CORRUPT_STATE on a healthy
- *   partition; an untrusted key; FWU_CONFIG_COMPARE_BUILD_NUMBER;
- *   and that the library never hands the callbacks an unaligned, out-of-range or non-erased
- *   operation.
+ *   calls before fwu_init and after a failed fwu_init; every fwu_init argument check, and
+ *   one layout error of each kind (a slot or the state partition not aligned to the sector
+ *   size, overlapping regions, a region past the device, a state partition below
+ *   fwu_state_sectors_needed() or too large), each refused with PSA_ERROR_INVALID_ARGUMENT
+ *   before any flash callback runs; a flash failure at start-up; a download through the
+ *   callbacks; request_reboot calling the reset callback; re-entrant calls from the flash and
+ *   reset callbacks (FWU_ERROR_BUSY, no UB); concurrent calls from two threads; flash failures
+ *   during write and clean, and the resume that follows; the state surviving a re-init; an
+ *   untrusted key; FWU_CONFIG_COMPARE_BUILD_NUMBER; a state corrupt beyond automatic repair
+ *   (both boot log copies garbage): the corrupt mode, fwu_state_health(), fwu_recover_state()
+ *   and FWU_CONFIG_RECOVER_CORRUPT_STATE (also on a healthy partition, and with the flash
+ *   failing during the recovery); and that the library never hands the callbacks an unaligned,
+ *   out-of-range or non-erased operation.
  *
  * Images and the trusted key come from the host-sim helpers; no bootloader runs here.
  */
@@ -27,7 +32,14 @@
 
 #define S FWU_CAPI_SECTOR_SIZE
 #define W FWU_CAPI_WRITE_SIZE
-#define SECTORS 21u
+/* The layout: the state partition (6 sectors: what fwu_state_sectors_needed() gives for this
+ * one-component layout with 4-byte writes and 4 KiB sectors, and with 8-byte writes and 8 KiB
+ * sectors; one sector per copy of the boot log and of the catalog, then two of checkpoints),
+ * then component 0's primary slot (8 sectors) and secondary slot (9 sectors). */
+#define STATE_SECTORS 6u
+#define PRIMARY (STATE_SECTORS * S)
+#define SECONDARY (PRIMARY + 8u * S)
+#define SECTORS (STATE_SECTORS + 8u + 9u)
 #define CAPACITY (SECTORS * S)
 
 /* ---- The RAM flash ------------------------------------------------------------------------ */
@@ -124,7 +136,7 @@ static void board_reset(void *ctx)
 
 /* ---- Configuration ------------------------------------------------------------------------ */
 
-static const fwu_slot_t slots[1] = {{0, 8, 4 * S, 12 * S}};
+static const fwu_slot_t slots[1] = {{0, 8, PRIMARY, SECONDARY}};
 static uint8_t keys[2 * FWU_PUBLIC_KEY_SIZE];
 
 static fwu_config_t base_config(void)
@@ -141,7 +153,7 @@ static fwu_config_t base_config(void)
     c.slots = slots;
     c.slot_count = 1;
     c.state_offset = 0;
-    c.state_size = 4 * S;
+    c.state_size = STATE_SECTORS * S;
     c.keys = keys; /* keys[0..32]: the development key */
     c.key_count = 1;
     c.reset = board_reset;
@@ -187,8 +199,21 @@ static psa_fwu_component_info_t query(void)
 static void expect_uninitialised(void)
 {
     psa_fwu_component_info_t info;
+    fwu_state_health_t health;
     EXPECT(psa_fwu_query(0, &info), FWU_ERROR_NOT_INITIALIZED);
     EXPECT(psa_fwu_install(), FWU_ERROR_NOT_INITIALIZED);
+    EXPECT(fwu_recover_state(), FWU_ERROR_NOT_INITIALIZED);
+    memset(&health, 0xa5, sizeof health);
+    EXPECT(fwu_state_health(&health), FWU_ERROR_NOT_INITIALIZED);
+    CHECK(health.boot == FWU_HEALTH_UNKNOWN && health.catalog == FWU_HEALTH_UNKNOWN);
+}
+
+static fwu_state_health_t health(void)
+{
+    fwu_state_health_t h;
+    memset(&h, 0xa5, sizeof h);
+    EXPECT(fwu_state_health(&h), PSA_SUCCESS);
+    return h;
 }
 
 /* ---- Tests ---------------------------------------------------------------------------------- */
@@ -197,16 +222,22 @@ static void init_argument_checks(void)
 {
     fwu_config_t c;
     fwu_slot_t bad[FWU_MAX_COMPONENTS + 1];
-    section("fwu_init argument checks (each leaves the service uninitialised)");
+    uint32_t needed = 0;
+    int r0, w0, e0;
+    section("fwu_init argument checks (each leaves the service uninitialised, the flash untouched)");
     expect_uninitialised();
     EXPECT(fwu_init(NULL), PSA_ERROR_INVALID_ARGUMENT);
     expect_uninitialised();
 
+    /* Each case: the expected status, the service unbound, and not one flash callback (the
+     * configuration and the layout are checked before the flash is touched). */
 #define BAD(field_change, want)                                                               \
     do {                                                                                       \
         c = base_config();                                                                     \
         field_change;                                                                          \
+        r0 = reads, w0 = writes, e0 = erases;                                                  \
         EXPECT(fwu_init(&c), want);                                                            \
+        CHECK(reads == r0 && writes == w0 && erases == e0);                                    \
         expect_uninitialised();                                                                \
     } while (0)
 
@@ -223,13 +254,48 @@ static void init_argument_checks(void)
     BAD(c.key_count = 0, PSA_ERROR_INVALID_ARGUMENT);
     BAD(c.key_count = FWU_MAX_KEYS + 1, PSA_ERROR_INVALID_ARGUMENT);
     BAD(c.flags = 0x80, PSA_ERROR_INVALID_ARGUMENT);
-    BAD(c.state_size = S, PSA_ERROR_INVALID_ARGUMENT);           /* fewer than 2 sectors */
     BAD(c.state_offset = 0xfffff000u, PSA_ERROR_INVALID_ARGUMENT); /* offset + size overflows */
-    BAD(c.state_offset = 5 * S, PSA_ERROR_INVALID_ARGUMENT);     /* overlaps the primary slot */
-    BAD(c.state_offset = 1, PSA_ERROR_INVALID_ARGUMENT);         /* not sector aligned */
-    BAD(c.flash.capacity = 20 * S, PSA_ERROR_INVALID_ARGUMENT);  /* secondary past the end */
 
+    section("layout errors: alignment, overlap, fit, state partition size");
+    /* Not aligned to the erase (sector) size. */
+    BAD(c.state_offset = 1, PSA_ERROR_INVALID_ARGUMENT);           /* state start */
+    BAD(c.state_size = STATE_SECTORS * S + S / 2, PSA_ERROR_INVALID_ARGUMENT); /* state end */
     memset(bad, 0, sizeof bad);
+    bad[0] = slots[0];
+    bad[0].primary = PRIMARY + S / 2; /* primary slot */
+    BAD((c.slots = bad, c.slot_count = 1), PSA_ERROR_INVALID_ARGUMENT);
+    bad[0] = slots[0];
+    bad[0].secondary = SECONDARY + W; /* secondary slot */
+    BAD((c.slots = bad, c.slot_count = 1, c.flash.capacity = CAPACITY + S),
+        PSA_ERROR_INVALID_ARGUMENT);
+    /* Overlapping regions. */
+    BAD(c.state_offset = S, PSA_ERROR_INVALID_ARGUMENT); /* state over the primary slot */
+    bad[0] = slots[0];
+    bad[0].secondary = bad[0].primary; /* primary and secondary */
+    BAD((c.slots = bad, c.slot_count = 1), PSA_ERROR_INVALID_ARGUMENT);
+    bad[0] = slots[0];
+    bad[1].id = 1; /* component 1's primary inside component 0's secondary */
+    bad[1].sectors = 1;
+    bad[1].primary = SECONDARY + 2 * S;
+    bad[1].secondary = CAPACITY;
+    BAD((c.slots = bad, c.slot_count = 2, c.flash.capacity = CAPACITY + 2 * S),
+        PSA_ERROR_INVALID_ARGUMENT);
+    /* Past the end of the device. */
+    BAD(c.flash.capacity = CAPACITY - S, PSA_ERROR_INVALID_ARGUMENT); /* secondary slot */
+    BAD((c.state_offset = CAPACITY, c.flash.capacity = CAPACITY + 3 * S),
+        PSA_ERROR_INVALID_ARGUMENT); /* state partition */
+    /* State partition size: below what the layout needs, and far above what it can use. */
+    EXPECT(fwu_state_sectors_needed(slots, 1, &needed), PSA_SUCCESS);
+    printf("   (fwu_state_sectors_needed: %lu sectors)\n", (unsigned long)needed);
+    CHECK(needed >= 6 && needed <= STATE_SECTORS);
+    BAD(c.state_size = (needed - 1) * S, PSA_ERROR_INVALID_ARGUMENT);
+    BAD(c.state_size = S, PSA_ERROR_INVALID_ARGUMENT);
+    BAD(c.state_size = 0, PSA_ERROR_INVALID_ARGUMENT);
+    BAD((c.state_offset = CAPACITY, c.state_size = (needed + 65) * S,
+         c.flash.capacity = CAPACITY + (needed + 65) * S),
+        PSA_ERROR_INVALID_ARGUMENT);
+
+    section("layout errors: components");
     bad[0] = slots[0];
     bad[1] = slots[0]; /* the same id twice */
     bad[1].primary = 30 * S;
@@ -237,18 +303,43 @@ static void init_argument_checks(void)
     bad[1].id = FWU_MAX_COMPONENTS; /* id out of range */
     BAD((c.slots = bad, c.slot_count = 2), PSA_ERROR_INVALID_ARGUMENT);
     bad[0] = slots[0];
-    bad[0].secondary = bad[0].primary; /* primary and secondary overlap */
-    BAD((c.slots = bad, c.slot_count = 1), PSA_ERROR_INVALID_ARGUMENT);
-    bad[0] = slots[0];
     bad[0].sectors = 0;
     BAD((c.slots = bad, c.slot_count = 1), PSA_ERROR_INVALID_ARGUMENT);
 #undef BAD
+
+    section("fwu_state_sectors_needed argument checks");
+    {
+        uint32_t probe = 99;
+        EXPECT(fwu_state_sectors_needed(NULL, 1, &probe), PSA_ERROR_INVALID_ARGUMENT);
+        CHECK(probe == 0);
+        probe = 99;
+        EXPECT(fwu_state_sectors_needed(slots, 0, &probe), PSA_ERROR_INVALID_ARGUMENT);
+        CHECK(probe == 0);
+        EXPECT(fwu_state_sectors_needed(bad, FWU_MAX_COMPONENTS + 1, &probe),
+               PSA_ERROR_INVALID_ARGUMENT);
+    }
+    EXPECT(fwu_state_sectors_needed(slots, 1, NULL), PSA_ERROR_INVALID_ARGUMENT);
+    {
+        /* More and larger slots need at least as much. */
+        fwu_slot_t many[FWU_MAX_COMPONENTS];
+        uint32_t small = 0, large = 0;
+        unsigned i;
+        for (i = 0; i < FWU_MAX_COMPONENTS; i++) {
+            many[i].id = (psa_fwu_component_t)i;
+            many[i].sectors = 512;
+            many[i].primary = many[i].secondary = 0;
+        }
+        EXPECT(fwu_state_sectors_needed(slots, 1, &small), PSA_SUCCESS);
+        EXPECT(fwu_state_sectors_needed(many, FWU_MAX_COMPONENTS, &large), PSA_SUCCESS);
+        CHECK(small == needed && large > small);
+    }
 
     c = base_config();
     fail_reads = 1000;
     EXPECT(fwu_init(&c), PSA_ERROR_STORAGE_FAILURE);
     fail_reads = 0;
     expect_uninitialised();
+    CHECK(writes == 0 && erases == 0); /* nothing written so far */
 }
 
 static void download_install_reboot(void)
@@ -257,12 +348,14 @@ static void download_install_reboot(void)
     psa_fwu_component_info_t info;
     section("download through C callbacks, install, request_reboot");
     make(1, 0, 1, 9000, 1);
-    memcpy(cells + 4 * S, image, image_len); /* factory image in the primary slot */
+    memcpy(cells + PRIMARY, image, image_len); /* factory image in the primary slot */
     EXPECT(fwu_init(&c), PSA_SUCCESS);
+    CHECK(writes > 0); /* a new device: the first boot record */
+    CHECK(health().boot == FWU_HEALTH_OK);
     info = query();
     CHECK(info.state == PSA_FWU_READY);
     CHECK(info.version.major == 1);
-    CHECK(info.location == 4 * S && info.max_size == 8 * S);
+    CHECK(info.location == PRIMARY && info.max_size == 8 * S);
 
     make(2, 0, 2, 20000, 2);
     EXPECT(psa_fwu_start(0, NULL, 0), PSA_SUCCESS);
@@ -270,7 +363,7 @@ static void download_install_reboot(void)
     EXPECT(psa_fwu_finish(0), PSA_SUCCESS);
     CHECK(query().state == PSA_FWU_CANDIDATE);
     /* The staged image is in the secondary slot, one sector in. */
-    CHECK(memcmp(cells + 13 * S, image, image_len) == 0);
+    CHECK(memcmp(cells + SECONDARY + S, image, image_len) == 0);
     EXPECT(psa_fwu_install(), PSA_SUCCESS_REBOOT);
     EXPECT(psa_fwu_request_reboot(), PSA_SUCCESS);
     CHECK(resets == 1);
@@ -420,7 +513,7 @@ static void keys_and_policy(void)
     /* Build numbers: the active image is 1.0.0+9. 1.0.0+5 is the same version by default, a
      * downgrade when build numbers are compared. */
     make(1, 9, 1, 9000, 5);
-    memcpy(cells + 4 * S, image, image_len);
+    memcpy(cells + PRIMARY, image, image_len);
     c.key_count = 1;
     c.flags = FWU_CONFIG_COMPARE_BUILD_NUMBER;
     EXPECT(fwu_init(&c), PSA_SUCCESS);
@@ -441,19 +534,100 @@ static void keys_and_policy(void)
     EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
 }
 
-static void format_flag_keeps_a_healthy_partition(void)
+/* Both boot log copies garbage: with this layout they are sectors 0 and 1 (one sector per
+ * copy: fwu_state_sectors_needed() == 6 = 2 boot log + 2 catalog + 2 checkpoint sectors). */
+static void garbage_boot_log(uint8_t seed)
+{
+    uint32_t i;
+    for (i = 0; i < 2 * S; i++) {
+        cells[i] = (uint8_t)(i * 89u + seed);
+    }
+}
+
+static void corrupt_state(void)
 {
     fwu_config_t c = base_config();
     psa_fwu_component_info_t info;
-    section("FWU_CONFIG_FORMAT_CORRUPT_STATE leaves a healthy state partition alone");
-    /* (A corrupt partition is tested in Rust, tests/ffi.rs: planting an undecodable record
-     * needs the state store's framing. Random bytes are repaired, not reported.) */
+    fwu_state_health_t h;
+    static uint8_t primary[8 * S];
+    uint32_t needed = 0;
+    int w0, e0;
+
+    section("FWU_CONFIG_RECOVER_CORRUPT_STATE leaves a healthy state partition alone");
     EXPECT(psa_fwu_start(0, NULL, 0), PSA_SUCCESS);
     EXPECT(psa_fwu_cancel(0), PSA_SUCCESS);
-    c.flags = FWU_CONFIG_FORMAT_CORRUPT_STATE;
+    c.flags = FWU_CONFIG_RECOVER_CORRUPT_STATE;
     EXPECT(fwu_init(&c), PSA_SUCCESS);
     info = query();
-    CHECK(info.state == PSA_FWU_FAILED && info.version.major == 1);
+    CHECK(info.state == PSA_FWU_FAILED && info.error == 0 && info.version.major == 1);
+    h = health();
+    CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_OK);
+    EXPECT(fwu_recover_state(), PSA_ERROR_BAD_STATE); /* nothing is corrupt */
+    CHECK(query().state == PSA_FWU_FAILED);           /* not a way to cancel or clean */
+    EXPECT(fwu_state_health(NULL), PSA_ERROR_INVALID_ARGUMENT);
+
+    section("both boot log copies garbage: fwu_init succeeds, the corrupt mode");
+    EXPECT(fwu_state_sectors_needed(slots, 1, &needed), PSA_SUCCESS);
+    CHECK(needed == 6); /* garbage_boot_log()'s premise */
+    memcpy(primary, cells + PRIMARY, sizeof primary);
+    garbage_boot_log(1);
+    c.flags = 0;
+    EXPECT(fwu_init(&c), PSA_SUCCESS);
+    h = health();
+    CHECK(h.boot == FWU_HEALTH_CORRUPT);
+    CHECK(h.catalog == FWU_HEALTH_OK);
+    memset(&info, 0xa5, sizeof info);
+    EXPECT(psa_fwu_query(0, &info), PSA_SUCCESS);
+    CHECK(info.state == PSA_FWU_FAILED && info.error == PSA_ERROR_DATA_CORRUPT);
+    CHECK(info.version.major == 1); /* the active image's header is still read */
+    EXPECT(psa_fwu_query(1, &info), PSA_ERROR_DOES_NOT_EXIST);
+    w0 = writes, e0 = erases;
+    EXPECT(psa_fwu_start(0, NULL, 0), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_write(0, 0, image, 16), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_finish(0), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_cancel(0), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_clean(0), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_install(), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_accept(), PSA_ERROR_STORAGE_FAILURE);
+    EXPECT(psa_fwu_reject(0), PSA_ERROR_STORAGE_FAILURE);
+    CHECK(writes == w0 && erases == e0); /* refused without touching the flash */
+    EXPECT(fwu_init(&c), PSA_SUCCESS);   /* a re-init finds the same */
+    CHECK(health().boot == FWU_HEALTH_CORRUPT);
+
+    section("fwu_recover_state rebuilds the boot log; the catalog and the primary slot stay");
+    EXPECT(fwu_recover_state(), PSA_SUCCESS);
+    h = health();
+    CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_OK);
+    info = query();
+    CHECK(info.state == PSA_FWU_FAILED && info.error == 0); /* the catalog's record */
+    EXPECT(fwu_recover_state(), PSA_ERROR_BAD_STATE);
+    CHECK(memcmp(primary, cells + PRIMARY, sizeof primary) == 0);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+    EXPECT(fwu_init(&c), PSA_SUCCESS); /* durable */
+    h = health();
+    CHECK(h.boot == FWU_HEALTH_OK && query().state == PSA_FWU_READY);
+
+    section("FWU_CONFIG_RECOVER_CORRUPT_STATE recovers at fwu_init");
+    garbage_boot_log(2);
+    c.flags = FWU_CONFIG_RECOVER_CORRUPT_STATE;
+    fail_erases = 1000; /* the recovery cannot erase: fwu_init reports it, binds nothing */
+    EXPECT(fwu_init(&c), PSA_ERROR_STORAGE_FAILURE);
+    fail_erases = 0;
+    expect_uninitialised();
+    EXPECT(fwu_init(&c), PSA_SUCCESS);
+    h = health();
+    CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_OK);
+    info = query();
+    CHECK(info.state == PSA_FWU_READY && info.error == 0 && info.version.major == 1);
+    CHECK(memcmp(primary, cells + PRIMARY, sizeof primary) == 0);
+    /* Updatable again. */
+    make(2, 0, 2, 9000, 8);
+    EXPECT(psa_fwu_start(0, NULL, 0), PSA_SUCCESS);
+    write_from(0);
+    EXPECT(psa_fwu_finish(0), PSA_SUCCESS);
+    EXPECT(psa_fwu_install(), PSA_SUCCESS_REBOOT);
+    CHECK(query().state == PSA_FWU_STAGED);
+    EXPECT(psa_fwu_reject(0), PSA_SUCCESS);
     EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
 }
 
@@ -470,7 +644,7 @@ int main(void)
     threads();
     flash_failures();
     keys_and_policy();
-    format_flag_keeps_a_healthy_partition();
+    corrupt_state();
 
     section("the library never asked for an unaligned, out-of-range or non-erased operation");
     CHECK(violations == 0);

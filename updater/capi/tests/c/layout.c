@@ -39,6 +39,9 @@ PROTOTYPE(psa_fwu_request_reboot, psa_status_t (*)(void));
 PROTOTYPE(psa_fwu_reject, psa_status_t (*)(psa_status_t));
 PROTOTYPE(psa_fwu_accept, psa_status_t (*)(void));
 PROTOTYPE(fwu_init, psa_status_t (*)(const fwu_config_t *));
+PROTOTYPE(fwu_state_health, psa_status_t (*)(fwu_state_health_t *));
+PROTOTYPE(fwu_recover_state, psa_status_t (*)(void));
+PROTOTYPE(fwu_state_sectors_needed, psa_status_t (*)(const fwu_slot_t *, size_t, uint32_t *));
 #ifdef FWU_LAYOUT_SIM
 PROTOTYPE(fwu_sim_init, psa_status_t (*)(const fwu_sim_factory_t *, size_t));
 PROTOTYPE(fwu_sim_reboot, int32_t (*)(void));
@@ -46,6 +49,11 @@ PROTOTYPE(fwu_sim_reboot_requested, int (*)(void));
 PROTOTYPE(fwu_sim_make_image,
           psa_status_t (*)(const fwu_sim_image_spec_t *, void *, size_t, size_t *));
 PROTOTYPE(fwu_sim_dev_public_key, psa_status_t (*)(uint8_t *));
+PROTOTYPE(fwu_sim_last_boot, psa_status_t (*)(fwu_sim_boot_t *));
+PROTOTYPE(fwu_sim_layout, psa_status_t (*)(fwu_sim_layout_t *));
+PROTOTYPE(fwu_sim_flash_size, uint32_t (*)(void));
+PROTOTYPE(fwu_sim_flash_read, psa_status_t (*)(uint32_t, void *, size_t));
+PROTOTYPE(fwu_sim_flash_poke, psa_status_t (*)(uint32_t, const void *, size_t));
 #endif
 
 int main(void)
@@ -100,6 +108,10 @@ int main(void)
     FIELD(fwu_config_t, reset_context);
     FIELD(fwu_config_t, flags);
 
+    STRUCT(fwu_state_health_t);
+    FIELD(fwu_state_health_t, boot);
+    FIELD(fwu_state_health_t, catalog);
+
 #ifdef FWU_LAYOUT_SIM
     STRUCT(fwu_sim_factory_t);
     FIELD(fwu_sim_factory_t, component);
@@ -117,6 +129,39 @@ int main(void)
     FIELD(fwu_sim_image_spec_t, seed);
     FIELD(fwu_sim_image_spec_t, dependency_count);
     FIELD(fwu_sim_image_spec_t, dependencies);
+
+    STRUCT(fwu_sim_boot_t);
+    FIELD(fwu_sim_boot_t, action);
+    FIELD(fwu_sim_boot_t, state);
+    FIELD(fwu_sim_boot_t, trial);
+    FIELD(fwu_sim_boot_t, refused);
+
+    STRUCT(fwu_sim_range_t);
+    FIELD(fwu_sim_range_t, offset);
+    FIELD(fwu_sim_range_t, size);
+
+    STRUCT(fwu_sim_log_t);
+    FIELD(fwu_sim_log_t, copies);
+    FIELD(fwu_sim_log_t, slot_size);
+    FIELD(fwu_sim_log_t, slots);
+    FIELD(fwu_sim_log_t, record_size);
+
+    STRUCT(fwu_sim_component_t);
+    FIELD(fwu_sim_component_t, id);
+    FIELD(fwu_sim_component_t, primary);
+    FIELD(fwu_sim_component_t, secondary);
+    FIELD(fwu_sim_component_t, staging);
+
+    STRUCT(fwu_sim_layout_t);
+    FIELD(fwu_sim_layout_t, flash_size);
+    FIELD(fwu_sim_layout_t, sector_size);
+    FIELD(fwu_sim_layout_t, write_size);
+    FIELD(fwu_sim_layout_t, state);
+    FIELD(fwu_sim_layout_t, boot_log);
+    FIELD(fwu_sim_layout_t, catalog);
+    FIELD(fwu_sim_layout_t, checkpoints);
+    FIELD(fwu_sim_layout_t, component_count);
+    FIELD(fwu_sim_layout_t, components);
 #endif
 
 #include "macros.inc"
