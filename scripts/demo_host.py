@@ -201,7 +201,7 @@ def story(work, board):
     try:
         banner("1. v1 boots from a fresh flash (bootloader + signed v1)")
         s.step("bootloader authenticates v1 and jumps", lambda: (
-            dev.expect(r"^fwu-boot: report action=None .*state=ok invalid=0x00 refused=none"),
+            dev.expect(r"^fwu-boot: report action=None .*state=(ok|fresh) invalid=0x00 refused=none"),
             dev.expect(r"^fwu-boot: jump ")))
         s.step("v1 runs: version 1.0.0, component 0 READY", lambda: (
             dev.expect(r"^fwu-app: version=1\.0\.0 "),

@@ -82,6 +82,9 @@ pub enum BootAction {
     /// A component whose active image failed authentication was restored from its backup and
     /// marked FAILED.
     Recovered(ComponentId),
+    /// An install or a revert of these members was due, but the flash could not be read (a
+    /// read error says nothing about the images): nothing changed, the next boot tries again.
+    Deferred(Members),
 }
 
 /// How the persisted state was found.
@@ -93,6 +96,9 @@ pub enum StateReport {
     /// One copy lacked it (a cut between the copies, or a fault at rest) and was rewritten from
     /// the other.
     Repaired,
+    /// One copy lacked the state and could not be rewritten (a flash that fails there): the
+    /// state is intact but held by one copy only.
+    Degraded,
     /// A new device: the first state was written.
     Fresh,
     /// The state could not be trusted (both copies unreadable, or the counter backend failed):
@@ -263,10 +269,11 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         }
         report.state = match log.health() {
             Health::Ok => StateReport::Ok,
-            Health::Degraded => {
-                log.repair(flash).await?;
-                StateReport::Repaired
-            }
+            // A repair that cannot be written leaves the state as read: the boot goes on.
+            Health::Degraded => match log.repair(flash).await {
+                Ok(_) if log.health() == Health::Ok => StateReport::Repaired,
+                _ => StateReport::Degraded,
+            },
             Health::Fresh => StateReport::Fresh,
             Health::Corrupt => StateReport::Corrupt,
         };
@@ -307,7 +314,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 self.revert(flash, log, floors, Flag::Revert, report).await
             }
             Phase::Rejected => self.revert(flash, log, floors, Flag::Revert, report).await,
-            Phase::Reverting => self.continue_revert(flash, log, report).await,
+            Phase::Reverting | Phase::Restoring => self.continue_revert(flash, log, report).await,
             Phase::Idle | Phase::Trial | Phase::Failed | Phase::Updated => Ok(()),
         }
     }
@@ -320,6 +327,24 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         report: &mut BootReport,
     ) -> Result<(), BootError> {
         let txn = log.state();
+        // Never below the verified image that runs now, whatever is stored (a device whose
+        // state was written before its first boot stored none yet).
+        let mut floor = floors.floor;
+        for c in txn.members.iter() {
+            match verify::active_counter(flash, &self.layout, &self.keys, c).await {
+                Ok(Some(running)) => {
+                    if let Some(f) = floor.get_mut(usize::from(c)) {
+                        *f = (*f).max(running);
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    report.action = BootAction::Deferred(txn.members);
+                    return Ok(());
+                }
+            }
+        }
+        let floors = Floors { floor };
         let verdict = verify::verify_staged(
             flash,
             &self.layout,
@@ -330,8 +355,11 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         )
         .await;
         match verdict {
-            // The staging area could not be read: keep the set STAGED, boot what runs.
-            Err(Verdict::Defer) => Ok(()),
+            // The flash could not be read: keep the set STAGED, boot what runs.
+            Err(Verdict::Defer) => {
+                report.action = BootAction::Deferred(txn.members);
+                Ok(())
+            }
             Err(Verdict::Refuse(code)) => {
                 log.commit(
                     flash,
@@ -375,8 +403,10 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 for c in txn.members.iter() {
                     let pairs = match c.cmp(&stopped.member) {
                         core::cmp::Ordering::Less => txn.sectors_of(c),
+                        // A step pair's second step (`P[k] <- S[k+1]`) may have erased `P[k]`:
+                        // that sector is put back too (from `S[k]`, which the first step saved).
                         core::cmp::Ordering::Equal => {
-                            u16::try_from(stopped.steps / 2).unwrap_or(u16::MAX)
+                            u16::try_from(stopped.steps.div_ceil(2)).unwrap_or(u16::MAX)
                         }
                         core::cmp::Ordering::Greater => 0,
                     };
@@ -384,15 +414,17 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                         *s = pairs;
                     }
                 }
-                let reverting = BootRecord {
-                    phase: Phase::Reverting,
+                // Restore, one step per sector (`P[k] <- S[k]`): the abandoned images are not
+                // saved, so a secondary sector that failed is never written again.
+                let restoring = BootRecord {
+                    phase: Phase::Restoring,
                     error: ERROR_INSTALL_FLASH_FAILURE,
                     sectors,
                     done: 0,
                     trial_booted: false,
                     ..txn
                 };
-                log.commit(flash, &reverting).await?;
+                log.commit(flash, &restoring).await?;
                 self.continue_revert(flash, log, report).await
             }
             Err(e) => Err(e.into()),
@@ -410,20 +442,28 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     ) -> Result<(), BootError> {
         let txn = log.state();
         for c in txn.members.iter() {
-            if !verify::backup_valid(flash, &self.layout, &self.keys, c, floors.of(c)).await {
-                log.commit(
-                    flash,
-                    &BootRecord {
-                        phase: Phase::Failed,
-                        error: ERROR_BACKUP_INVALID,
-                        trial_booted: false,
-                        ..txn
-                    },
-                )
-                .await?;
-                report.action = BootAction::RevertRefused(txn.members);
-                report.trial = false;
-                return Ok(());
+            let sectors = txn.sectors_of(c);
+            match verify::backup(flash, &self.layout, &self.keys, c, floors.of(c), sectors).await {
+                verify::Backup::Valid => {}
+                verify::Backup::Unreadable => {
+                    report.action = BootAction::Deferred(txn.members);
+                    return Ok(());
+                }
+                verify::Backup::Invalid => {
+                    log.commit(
+                        flash,
+                        &BootRecord {
+                            phase: Phase::Failed,
+                            error: ERROR_BACKUP_INVALID,
+                            trial_booted: false,
+                            ..txn
+                        },
+                    )
+                    .await?;
+                    report.action = BootAction::RevertRefused(txn.members);
+                    report.trial = false;
+                    return Ok(());
+                }
             }
         }
         log.set_flag(flash, how).await?;
@@ -436,7 +476,12 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         log: &mut BootLog,
         report: &mut BootReport,
     ) -> Result<(), BootError> {
-        swap::run(flash, log, &self.layout, Direction::Revert).await?;
+        let dir = if log.state().phase == Phase::Restoring {
+            Direction::Restore
+        } else {
+            Direction::Revert
+        };
+        swap::run(flash, log, &self.layout, dir).await?;
         let txn = log.state();
         log.set_flag(flash, Flag::Reverted).await?;
         report.action = BootAction::Reverted(txn.members, txn.error);
@@ -472,7 +517,9 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 }
                 Err(refusal) => refusal,
             };
-            if !act {
+            // Without a verdict (the image could not be read) nothing is acted on: the image
+            // does not run this time, and nothing changes.
+            if !act || refusal == Refusal::Image(ImageError::Storage) {
                 report.refuse(c, refusal);
                 continue;
             }
@@ -483,7 +530,16 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 acted = true;
             } else if txn.phase == Phase::Idle
                 && txn.backups.contains(c)
-                && verify::backup_valid(flash, &self.layout, &self.keys, c, floors.of(c)).await
+                && verify::backup(
+                    flash,
+                    &self.layout,
+                    &self.keys,
+                    c,
+                    floors.of(c),
+                    slots.sectors,
+                )
+                .await
+                    == verify::Backup::Valid
             {
                 let mut sectors = [0u16; MAX_COMPONENTS];
                 if let Some(s) = sectors.get_mut(usize::from(c)) {

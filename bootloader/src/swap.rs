@@ -24,6 +24,7 @@ pub struct Stopped {
 ///
 /// Install pair `k`: `S[k] <- P[k]`, then `P[k] <- S[k+1]`.
 /// Revert pair `j` (sector `k = n-1-j`, mirror order): `S[k+1] <- P[k]`, then `P[k] <- S[k]`.
+/// Restore step `k` (after a failed install): `P[k] <- S[k]`.
 pub fn step_addresses(
     slots: &ComponentSlots,
     sector: u32,
@@ -35,6 +36,9 @@ pub fn step_addresses(
     let second = step % 2 == 1;
     let p = |k: u32| slots.primary + k * sector;
     let s = |k: u32| slots.secondary + k * sector;
+    if dir == Direction::Restore {
+        return (s(step), p(step));
+    }
     match (dir, second) {
         (Direction::Install, false) => (p(pair), s(pair)),
         (Direction::Install, true) => (s(pair + 1), p(pair)),
@@ -46,6 +50,7 @@ pub fn step_addresses(
             let k = u32::from(n).saturating_sub(1 + pair);
             (s(k), p(k))
         }
+        (Direction::Restore, _) => (s(step), p(step)),
     }
 }
 
@@ -57,25 +62,57 @@ fn inside(slots: &ComponentSlots, sector: u32, addr: u32) -> bool {
     (addr >= p.start && end <= p.end) || (addr >= s.start && end <= s.end)
 }
 
-/// Erase the sector at `dst` and copy the sector at `src` into it. Chunks that read as erased
-/// are not programmed (the erased value is read back from the freshly erased sector).
+/// Why a sector copy failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyError<E> {
+    /// The flash reported an error.
+    Flash(E),
+    /// The destination does not read back as the source (a write that did not stick).
+    Mismatch,
+}
+
+/// Erase the sector at `dst` and copy the sector at `src` into it, reading every chunk back:
+/// the next step may destroy the source, so a copy is only done when the destination is known
+/// to hold it. Chunks that read as erased are not programmed (the erased value is read back
+/// from the freshly erased sector).
 pub async fn copy_sector<F: NorFlash>(
     flash: &mut F,
     src: u32,
     dst: u32,
     sector: u32,
-) -> Result<(), F::Error> {
-    flash.erase(dst, dst + sector).await?;
+) -> Result<(), CopyError<F::Error>> {
+    flash
+        .erase(dst, dst + sector)
+        .await
+        .map_err(CopyError::Flash)?;
     let mut erased = [0u8; 1];
-    flash.read(dst, &mut erased).await?;
+    flash
+        .read(dst, &mut erased)
+        .await
+        .map_err(CopyError::Flash)?;
     let mut buf = [0u8; COPY_CHUNK];
+    let mut back = [0u8; COPY_CHUNK];
     let chunk = (COPY_CHUNK as u32).min(sector);
     let mut off = 0;
     while off < sector {
         let data = buf.get_mut(..chunk as usize).unwrap_or(&mut []);
-        flash.read(src + off, data).await?;
+        let readback = back.get_mut(..chunk as usize).unwrap_or(&mut []);
+        flash
+            .read(src + off, data)
+            .await
+            .map_err(CopyError::Flash)?;
         if data.iter().any(|&b| b != erased[0]) {
-            flash.write(dst + off, data).await?;
+            flash
+                .write(dst + off, data)
+                .await
+                .map_err(CopyError::Flash)?;
+        }
+        flash
+            .read(dst + off, readback)
+            .await
+            .map_err(CopyError::Flash)?;
+        if readback != data {
+            return Err(CopyError::Mismatch);
         }
         off += chunk;
     }
@@ -84,7 +121,8 @@ pub async fn copy_sector<F: NorFlash>(
 
 /// Run (or resume) the swap of every member of the current transaction in direction `dir`,
 /// members in increasing id order, each over its recorded number of sectors, from the step the
-/// boot log says is next.
+/// boot log says is next. A copy that fails (an error, or a destination that does not read back)
+/// stops the swap with the member and the steps it completed.
 pub async fn run<F: NorFlash>(
     flash: &mut F,
     log: &mut BootLog,
@@ -93,6 +131,7 @@ pub async fn run<F: NorFlash>(
 ) -> Result<(), SwapError> {
     let txn = log.state();
     let sector = layout.sector_size;
+    let per = if dir == Direction::Restore { 1 } else { 2 };
     let mut global = 0u32;
     for member in txn.members.iter() {
         let slots = layout.component(member).ok_or(SwapError::Layout)?;
@@ -100,7 +139,7 @@ pub async fn run<F: NorFlash>(
         if n > slots.sectors {
             return Err(SwapError::Layout);
         }
-        for step in 0..2 * u32::from(n) {
+        for step in 0..per * u32::from(n) {
             if global >= txn.done {
                 let (src, dst) = step_addresses(slots, sector, dir, n, step);
                 // Whatever a record says, nothing outside this member's slots is touched.

@@ -76,7 +76,10 @@ pub async fn verify_staged<F: NorFlash>(
         if scanned.security_counter.unwrap_or(0) < floor(c) {
             return Err(Verdict::Refuse(Error::NotPermitted.code()));
         }
-        if swap_sectors(flash, slots, sector, scanned.total_size).await != txn.sectors_of(c) {
+        let plan = swap_sectors(flash, slots, sector, scanned.total_size)
+            .await
+            .map_err(|_| Verdict::Defer)?;
+        if plan != txn.sectors_of(c) {
             return Err(Verdict::Refuse(ERROR_STAGED_MISMATCH));
         }
         let index = usize::from(c);
@@ -122,22 +125,60 @@ pub async fn verify_staged<F: NorFlash>(
     Ok(())
 }
 
+/// What a backup check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backup {
+    /// It authenticates and respects the floor.
+    Valid,
+    /// It does not (or the layout lacks the component).
+    Invalid,
+    /// The flash could not be read: nothing can be concluded now.
+    Unreadable,
+}
+
 /// Whether `c`'s backup (its previous image, at offset 0 of the secondary slot after an
-/// install) authenticates and respects `floor`: checked before any revert touches the trial
-/// image, and before a recovery.
-pub async fn backup_valid<F: NorFlash>(
+/// install) authenticates, respects `floor` and lies within the `sectors` the revert will move
+/// back: checked before any revert touches the trial image, and before a recovery.
+pub async fn backup<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
     keys: &KeyRing<'_>,
     c: ComponentId,
     floor: u32,
-) -> bool {
+    sectors: u16,
+) -> Backup {
     let Some(slots) = layout.component(c) else {
-        return false;
+        return Backup::Invalid;
     };
     let max = slots.max_image_size(layout.sector_size);
+    let moved = u32::from(sectors).saturating_mul(layout.sector_size);
     match authenticate(flash, keys, slots.secondary, max).await {
-        Ok(scanned) => scanned.security_counter.unwrap_or(0) >= floor,
-        Err(_) => false,
+        Ok(scanned)
+            if scanned.security_counter.unwrap_or(0) >= floor && scanned.total_size <= moved =>
+        {
+            Backup::Valid
+        }
+        Ok(_) => Backup::Invalid,
+        Err(ImageError::Storage) => Backup::Unreadable,
+        Err(_) => Backup::Invalid,
+    }
+}
+
+/// The security counter of `c`'s active image if it authenticates (`Ok(None)` if it does not,
+/// `Err` if it cannot be read): a floor for what may replace it.
+pub async fn active_counter<F: NorFlash>(
+    flash: &mut F,
+    layout: &Layout<'_>,
+    keys: &KeyRing<'_>,
+    c: ComponentId,
+) -> Result<Option<u32>, ImageError> {
+    let Some(slots) = layout.component(c) else {
+        return Ok(None);
+    };
+    let max = slots.max_image_size(layout.sector_size);
+    match authenticate(flash, keys, slots.primary, max).await {
+        Ok(scanned) => Ok(Some(scanned.security_counter.unwrap_or(0))),
+        Err(ImageError::Storage) => Err(ImageError::Storage),
+        Err(_) => Ok(None),
     }
 }

@@ -496,3 +496,43 @@ fn a_trial_member_failing_authentication_rolls_back_the_whole_transaction() {
         (State::Failed, fwu_bootloader::ERROR_ACTIVE_INVALID)
     );
 }
+
+#[test]
+fn a_revert_whose_backup_does_not_verify_moves_nothing_and_keeps_the_trial_image() {
+    for how in ["reboot without accept", "reject"] {
+        let (mut f, old, new) = staged_update(12_000, 20_000);
+        flash_active(&mut f, 1, &image(v(1, 0), 3000, 1, &[], 2));
+        assert_eq!(
+            boot(&mut f).unwrap().action,
+            BootAction::Installed(Members(1))
+        );
+        // The backup (the old image, now at offset 0 of the secondary slot) rots.
+        assert_eq!(secondary(&f, 0, 0, old.len()), &old[..]);
+        let at = slots(0).secondary as usize + 700;
+        let b = f.contents()[at] ^ 0x20;
+        f.load(at, &[b]);
+        if how == "reject" {
+            set_phase(&mut f, Phase::Rejected, -5);
+        }
+        let before = f.contents()[slots(0).primary as usize..][..new.len()].to_vec();
+        let r = boot(&mut f).unwrap();
+        assert_eq!(r.action, BootAction::RevertRefused(Members(1)), "{how}");
+        assert!(
+            r.may_run(0) && !r.trial,
+            "{how}: the trial image keeps booting"
+        );
+        assert_eq!(
+            primary(&f, 0, new.len()),
+            &before[..],
+            "{how}: nothing moved"
+        );
+        assert_eq!(
+            state_of(&mut f, 0),
+            (State::Failed, fwu_bootloader::ERROR_BACKUP_INVALID),
+            "{how}"
+        );
+        // And it stays that way: the next boot does not try again.
+        assert_eq!(boot(&mut f).unwrap().action, BootAction::None, "{how}");
+        assert_eq!(primary(&f, 0, new.len()), &new[..], "{how}");
+    }
+}

@@ -104,7 +104,8 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
             &slots[0],
             s,
             scanned.total_size,
-        ));
+        ))
+        .unwrap();
         let old = txn(f, &layout);
         let mut sectors = [0u16; 8];
         sectors[0] = n;

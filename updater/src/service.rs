@@ -196,16 +196,20 @@ async fn load_state<F: NorFlash>(
     layout: &Layout<'_>,
 ) -> Result<(BootLog, Catalog), StateError> {
     let mut boot = BootLog::open(flash, layout).await?;
+    // A first record or a repair that cannot be written leaves the state as read: the next
+    // write tries again.
     match boot.health() {
-        Health::Fresh => boot.commit(flash, &BootRecord::default()).await?,
+        Health::Fresh => {
+            let _ = boot.commit(flash, &BootRecord::default()).await;
+        }
         Health::Degraded => {
-            boot.repair(flash).await?;
+            let _ = boot.repair(flash).await;
         }
         Health::Ok | Health::Corrupt => {}
     }
     let mut catalog = Catalog::open(flash, layout).await?;
     if catalog.health() == Health::Degraded {
-        catalog.repair(flash).await?;
+        let _ = catalog.repair(flash).await;
     }
     Ok((boot, catalog))
 }
@@ -747,7 +751,20 @@ where
             Err(e) => return self.fail(c, e.psa_error()).await,
         };
         let external = self.counters.floor(c).map_err(|_| Error::StorageFailure)?;
-        let floor = self.boot.counter(c).max(external);
+        // The floor is never below the verified image that runs (the bootloader stores it, but
+        // not when it is built without authenticating active images).
+        let running = {
+            let mut buf = [0u8; SCAN_BUFFER];
+            let max = slots.max_image_size(ss);
+            match scan_flash_async(&mut self.flash, slots.primary, max, &mut buf).await {
+                Ok(s) if self.config.keys.authenticate(&s).is_ok() => {
+                    s.security_counter.unwrap_or(0)
+                }
+                Err(ImageError::Storage) => return Err(Error::StorageFailure),
+                _ => 0,
+            }
+        };
+        let floor = self.boot.counter(c).max(external).max(running);
         let active = self.active.get(usize::from(c)).copied().unwrap_or_default();
         if staged.security_counter < floor
             || staged.version.compare(&active, self.config.build_number) == Ordering::Less
@@ -885,7 +902,9 @@ where
         for c in candidates.iter() {
             let slots = *slots_of(&self.config.layout, c)?;
             let size = self.record(c).staged.size;
-            let n = swap_sectors(&mut self.flash, &slots, ss, size).await;
+            let n = swap_sectors(&mut self.flash, &slots, ss, size)
+                .await
+                .map_err(|_| Error::StorageFailure)?;
             if let Some(s) = sectors.get_mut(usize::from(c)) {
                 *s = n;
             }

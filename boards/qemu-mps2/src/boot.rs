@@ -7,7 +7,8 @@
 //! fwu-boot: watchdog ms=2000
 //! fwu-boot: jump vtor=0x21010200 sp=0x203fff00 pc=0x21010xxx stack=7516 boot_ns=123456789
 //! ```
-//! `action` is one of `None`, `Installed`, `InstallRefused`, `Reverted`, `Recovered`;
+//! `action` is one of `None`, `Installed`, `InstallRefused`, `Reverted`, `RevertRefused`,
+//! `Recovered`, `Deferred`; `state` one of `ok`, `repaired`, `degraded`, `fresh`, `corrupt`;
 //! `members` is the bitmask of the members concerned (for `Recovered`, the component), `error`
 //! the PSA status recorded with it. `refused` is `none` or `<component>:<reason>`. When component
 //! 0 may not run: `fwu-boot: halt reason=...` and QEMU exits with
@@ -115,10 +116,12 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
             ("RevertRefused", m.0, fwu_bootloader::ERROR_BACKUP_INVALID)
         }
         BootAction::Recovered(c) => ("Recovered", 1u8 << (c & 7), 0),
+        BootAction::Deferred(m) => ("Deferred", m.0, 0),
     };
     let state = match report.state {
         StateReport::Ok => "ok",
         StateReport::Repaired => "repaired",
+        StateReport::Degraded => "degraded",
         StateReport::Fresh => "fresh",
         StateReport::Corrupt => "corrupt",
     };

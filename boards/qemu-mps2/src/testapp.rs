@@ -120,7 +120,8 @@ fn stage(con: &mut Uart, flash: &mut EmulatedFlash) -> Result<bool, &'static str
             &APP_SLOTS,
             SECTOR_SIZE,
             scanned.total_size,
-        ));
+        ))
+        .map_err(|_| "staging-read")?;
     }
     let staged = BootRecord {
         seq: txn.seq.wrapping_add(1),

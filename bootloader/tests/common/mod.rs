@@ -146,7 +146,8 @@ pub fn install(f: &mut Flash, members: &[ComponentId]) {
     let mut digests = Vec::new();
     for &c in members {
         let rec = record(f, c);
-        sectors[usize::from(c)] = block_on(swap_sectors(f, slots(c), SECTOR, rec.staged.size));
+        sectors[usize::from(c)] =
+            block_on(swap_sectors(f, slots(c), SECTOR, rec.staged.size)).unwrap();
         digests.push((c, rec.staged.digest));
     }
     digests.sort();

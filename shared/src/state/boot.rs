@@ -50,7 +50,7 @@ pub enum Flag {
     Revert = 3,
     /// `Trial` → `Reverting` with [`ERROR_ACTIVE_INVALID`].
     RevertInvalid = 4,
-    /// `Reverting` → `Failed`: the revert finished.
+    /// `Reverting` (or `Restoring`) → `Failed`: the revert finished.
     Reverted = 5,
     /// `Failed` / `Updated` → `Idle`: the service folded the outcome into the catalog.
     Settled = 6,
@@ -63,6 +63,7 @@ pub(super) const fn kind_of(dir: Direction) -> u8 {
     match dir {
         Direction::Install => 0x11,
         Direction::Revert => 0x12,
+        Direction::Restore => 0x13,
     }
 }
 
@@ -93,7 +94,7 @@ pub fn fold(stored: &BootRecord, flags: u8) -> BootRecord {
         r.trial_booted = false;
         r.done = 0;
     }
-    if r.phase == Phase::Reverting && has(Flag::Reverted) {
+    if matches!(r.phase, Phase::Reverting | Phase::Restoring) && has(Flag::Reverted) {
         r.phase = Phase::Failed;
         r.done = 0;
     }
@@ -136,6 +137,8 @@ pub struct BootLog {
     pub(super) at: [Option<u32>; MAX_COPIES],
     /// Next append position of each copy.
     pub(super) ends: [u32; MAX_COPIES],
+    /// Which copies were found blank (only known for a log read as `Fresh`).
+    pub(super) blank: [bool; MAX_COPIES],
     pub(super) health: Health,
 }
 
@@ -164,6 +167,7 @@ impl BootLog {
             done: 0,
             at: [None; MAX_COPIES],
             ends: [0; MAX_COPIES],
+            blank: [false; MAX_COPIES],
             health: Health::Ok,
         })
     }
@@ -177,8 +181,10 @@ impl BootLog {
         let mut buf = [0u8; MAX_NEED];
         while let Some(need) = opener.need() {
             let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
-            slots::read(flash, need.addr, bytes).await?;
-            opener.feed(bytes)?;
+            match slots::read(flash, need.addr, bytes).await {
+                Ok(()) => opener.feed(bytes)?,
+                Err(_) => opener.unreadable(),
+            }
         }
         if !opener.finished() {
             return Err(StateError::Flash);
@@ -198,8 +204,10 @@ impl BootLog {
         let mut buf = [0u8; MAX_NEED];
         while let Some(need) = opener.need() {
             let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
-            read_blocking(flash, need.addr, bytes).map_err(|_| StateError::Flash)?;
-            opener.feed(bytes)?;
+            match read_blocking(flash, need.addr, bytes) {
+                Ok(()) => opener.feed(bytes)?,
+                Err(_) => opener.unreadable(),
+            }
         }
         if !opener.finished() {
             return Err(StateError::Flash);
@@ -235,7 +243,7 @@ impl BootLog {
     pub(super) fn area(&self, copy: usize, slot: u32, dir: Direction) -> Result<u32, StateError> {
         let off = match dir {
             Direction::Install => self.geo.boot_slot.install,
-            Direction::Revert => self.geo.boot_slot.revert,
+            Direction::Revert | Direction::Restore => self.geo.boot_slot.revert,
         };
         Ok(self.copy(copy)?.slot(slot) + off)
     }
@@ -291,22 +299,20 @@ impl BootLog {
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
         let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        let order = if self.at[0].is_some() && self.at[1].is_none() {
-            [1, 0]
-        } else {
-            [0, 1]
-        };
+        let order = self.write_order();
         let mut at = [None; MAX_COPIES];
-        for (n, i) in order.into_iter().enumerate() {
+        let mut error = StateError::WriteFailed;
+        for i in order {
             let copy = self.copy(i)?;
             let end = self.ends.get(i).copied().unwrap_or(0);
-            let placed = place(flash, &copy, end, frame).await;
-            let slot = match placed {
+            // A copy that cannot take the record (it fails to read, write or erase) is left to a
+            // later repair; the commit stands as soon as one copy holds the record.
+            let slot = match place(flash, &copy, end, frame).await {
                 Ok(slot) => slot,
-                // Before the first copy holds the record nothing is committed: report it.
-                Err(e) if n == 0 => return Err(e),
-                // After it, the commit stands; the copy that failed is repaired later.
-                Err(_) => None,
+                Err(e) => {
+                    error = e;
+                    None
+                }
             };
             if let (Some(s), Some(a), Some(e)) = (slot, at.get_mut(i), self.ends.get_mut(i)) {
                 *a = Some(s);
@@ -314,7 +320,7 @@ impl BootLog {
             }
         }
         if at.iter().all(Option::is_none) {
-            return Err(StateError::WriteFailed);
+            return Err(error);
         }
         self.stored = rec;
         self.flags = 0;
@@ -326,6 +332,31 @@ impl BootLog {
             Health::Degraded
         };
         Ok(())
+    }
+
+    /// Which copy a commit writes first. A copy is only erased (rewritten for lack of room)
+    /// once the other holds the new record, when that can be arranged: a copy with room goes
+    /// first; else the copy that lacks the current state (erasing it loses nothing); on a fresh
+    /// log, the copy that is not blank (a cut while writing it leaves the blank one blank).
+    fn write_order(&self) -> [usize; MAX_COPIES] {
+        let room = |i: usize| {
+            let slots = self.geo.boot.get(i).map_or(0, |c| c.slots);
+            self.ends.get(i).copied().unwrap_or(slots) < slots
+        };
+        let holds = |i: usize| self.at.get(i).copied().flatten().is_some();
+        let blank = |i: usize| self.blank.get(i).copied().unwrap_or(false);
+        let second_first = if self.health == Health::Fresh {
+            blank(0) && !blank(1)
+        } else if room(0) != room(1) {
+            room(1)
+        } else {
+            holds(0) && !holds(1)
+        };
+        if second_first {
+            [1, 0]
+        } else {
+            [0, 1]
+        }
     }
 
     /// Rewrite the current state as a new record if a copy lacks it (after a cut between the
@@ -367,14 +398,12 @@ impl BootLog {
             .await?;
         }
         if ok {
+            let before = fold(&self.stored, self.flags).phase;
             self.flags = flags;
-            let eff = fold(&self.stored, flags);
-            if eff.phase.swapping() {
-                self.done = if eff.phase == self.stored.phase {
-                    self.stored.done
-                } else {
-                    0
-                };
+            let after = fold(&self.stored, flags).phase;
+            if after != before && after.swapping() {
+                // The flag started a swap: its steps start at 0.
+                self.done = 0;
             }
             return Ok(());
         }
@@ -419,24 +448,40 @@ impl BootLog {
         flash: &mut F,
         record: &BootRecord,
     ) -> Result<(), StateError> {
-        for i in 0..MAX_COPIES {
-            let r = self.copy(i)?.range();
-            flash
-                .erase(r.start, r.end)
-                .await
-                .map_err(|_| StateError::Flash)?;
+        let mut rec = *record;
+        rec.gen = self.stored.gen.wrapping_add(1);
+        for (m, c) in rec.counters.iter_mut().zip(self.stored.counters) {
+            *m = (*m).max(c);
         }
-        self.stored = BootRecord {
-            gen: self.stored.gen,
-            counters: self.stored.counters,
-            ..BootRecord::default()
-        };
+        if !rec.is_consistent() || !self.fits(&rec) {
+            return Err(StateError::Layout);
+        }
+        let (frame, len) = slots::encode(&rec, self.word() as usize)?;
+        let frame = frame.get(..len).ok_or(StateError::Layout)?;
+        // Copy by copy (erase, then write): a cut leaves the other copy as it was, so the
+        // counters salvaged so far are never lost.
+        let mut at = [None; MAX_COPIES];
+        for (i, a) in at.iter_mut().enumerate() {
+            let copy = self.copy(i)?;
+            if slots::rewrite(flash, &copy, frame).await? {
+                *a = Some(0);
+            }
+        }
+        if at.iter().all(Option::is_none) {
+            return Err(StateError::WriteFailed);
+        }
+        self.stored = rec;
         self.flags = 0;
         self.done = 0;
-        self.at = [None; MAX_COPIES];
-        self.ends = [0; MAX_COPIES];
-        self.health = Health::Fresh;
-        self.commit(flash, record).await
+        let [a, b] = at;
+        self.ends = [u32::from(a.is_some()), u32::from(b.is_some())];
+        self.at = at;
+        self.health = if at.iter().all(Option::is_some) {
+            Health::Ok
+        } else {
+            Health::Degraded
+        };
+        Ok(())
     }
 }
 
@@ -459,6 +504,7 @@ pub const fn direction(phase: Phase) -> Option<Direction> {
     match phase {
         Phase::Installing => Some(Direction::Install),
         Phase::Reverting => Some(Direction::Revert),
+        Phase::Restoring => Some(Direction::Restore),
         _ => None,
     }
 }

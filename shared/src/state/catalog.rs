@@ -17,6 +17,33 @@ use crate::record::Record;
 use crate::ComponentId;
 use embedded_storage_async::nor_flash::NorFlash;
 
+/// Read every slot of `copy`: the newest entry of each configured component into `newest`;
+/// returns where the copy ends, the highest generation seen and whether any entry was valid.
+async fn scan_copy<F: NorFlash>(
+    flash: &mut F,
+    copy: &CopyRegion,
+    ids: Members,
+    newest: &mut [Option<Entry>; MAX_COMPONENTS],
+) -> Result<(u32, u32, bool), StateError> {
+    let end = slots::end_of(flash, copy).await?;
+    let mut gen = 0;
+    let mut any = false;
+    for slot in 0..end {
+        let entry: Option<Entry> = slots::read_record(flash, copy.slot(slot)).await?;
+        let Some(e) = entry.filter(|e| ids.contains(e.id)) else {
+            continue;
+        };
+        any = true;
+        gen = gen.max(e.gen);
+        if let Some(n) = newest.get_mut(usize::from(e.id)) {
+            if n.is_none_or(|old| e.gen > old.gen) {
+                *n = Some(e);
+            }
+        }
+    }
+    Ok((end, gen, any))
+}
+
 /// One catalog entry: a component record with its generation and component id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -59,6 +86,8 @@ pub struct Catalog {
     /// Components whose current entry each copy holds.
     held: [Members; COPIES],
     ends: [u32; COPIES],
+    /// Which copies were found blank (only known for a catalog read as `Fresh`).
+    blank: [bool; COPIES],
     gen: u32,
     health: Health,
 }
@@ -79,35 +108,43 @@ impl Catalog {
             current: [None; MAX_COMPONENTS],
             held: [Members::NONE; COPIES],
             ends: [0; COPIES],
+            blank: [false; COPIES],
             gen: 0,
             health: Health::Ok,
         };
-        // Newest entry per component in each copy.
+        // Newest entry per component in each copy. A copy that cannot be read counts as
+        // holding nothing (and as not blank): the other copy holds the records.
         let mut newest = [[None::<Entry>; MAX_COMPONENTS]; COPIES];
+        let mut readable = [true; COPIES];
         let mut any = false;
         for (i, copy) in cat.copies.iter().enumerate() {
-            let end = slots::end_of(flash, copy).await?;
-            if let Some(e) = cat.ends.get_mut(i) {
-                *e = end;
-            }
-            for slot in 0..end {
-                let entry: Option<Entry> = slots::read_record(flash, copy.slot(slot)).await?;
-                let Some(e) = entry.filter(|e| ids.contains(e.id)) else {
-                    continue;
-                };
-                any = true;
-                cat.gen = cat.gen.max(e.gen);
-                if let Some(n) = newest.get_mut(i).and_then(|n| n.get_mut(usize::from(e.id))) {
-                    if n.is_none_or(|old| e.gen > old.gen) {
-                        *n = Some(e);
+            let Some(found) = newest.get_mut(i) else {
+                continue;
+            };
+            match scan_copy(flash, copy, ids, found).await {
+                Ok((end, gen, some)) => {
+                    if let Some(e) = cat.ends.get_mut(i) {
+                        *e = end;
+                    }
+                    cat.gen = cat.gen.max(gen);
+                    any |= some;
+                }
+                Err(_) => {
+                    *found = [None; MAX_COMPONENTS];
+                    if let Some(r) = readable.get_mut(i) {
+                        *r = false;
                     }
                 }
             }
         }
         if !any {
-            let blank = slots::is_blank(flash, cat.copies[0].base, cat.copies[0].len).await?
-                || slots::is_blank(flash, cat.copies[1].base, cat.copies[1].len).await?;
-            cat.health = if blank {
+            for ((copy, ok), b) in cat.copies.iter().zip(readable).zip(cat.blank.iter_mut()) {
+                *b = ok
+                    && slots::is_blank(flash, copy.base, copy.len)
+                        .await
+                        .unwrap_or(false);
+            }
+            cat.health = if cat.blank.iter().any(|&b| b) {
                 Health::Fresh
             } else {
                 Health::Corrupt
@@ -187,7 +224,7 @@ impl Catalog {
         }
         let mut done = true;
         for i in 0..COPIES {
-            done &= self.complete(flash, i).await?;
+            done &= self.complete(flash, i).await.unwrap_or(false);
         }
         if done {
             self.health = Health::Ok;
@@ -216,30 +253,34 @@ impl Catalog {
         };
         // A copy missing a current entry is completed first, so that a copy that holds them all
         // is never erased while it is the only one.
-        let order = if self.held[0] == self.present() && self.held[1] != self.present() {
-            [1, 0]
+        // On a fresh catalog the copy that is not blank goes first (a cut while writing it
+        // leaves the blank one blank).
+        let [b0, b1] = self.blank;
+        let second_first = if self.health == Health::Fresh {
+            b0 && !b1
         } else {
-            [0, 1]
+            self.held[0] == self.present() && self.held[1] != self.present()
         };
+        let order = if second_first { [1, 0] } else { [0, 1] };
         let mut took = [false; COPIES];
-        for (n, i) in order.into_iter().enumerate() {
+        let mut error = StateError::WriteFailed;
+        for i in order {
+            // A copy that cannot take the entry (it fails to read, write or erase) is completed
+            // later; the write stands as soon as one copy holds it.
             let ok = match self.complete(flash, i).await {
                 Ok(true) => self.append(flash, i, &entry).await,
                 other => other,
             };
-            let ok = match ok {
-                Ok(ok) => ok,
-                // Before the first copy holds the entry nothing is committed: report it.
-                Err(e) if n == 0 => return Err(e),
-                // After it, the write stands; the copy that failed is completed later.
-                Err(_) => false,
-            };
+            let ok = ok.unwrap_or_else(|e| {
+                error = e;
+                false
+            });
             if let Some(t) = took.get_mut(i) {
                 *t = ok;
             }
         }
         if !took.iter().any(|&t| t) {
-            return Err(StateError::WriteFailed);
+            return Err(error);
         }
         self.gen = entry.gen;
         if let Some(slot) = self.current.get_mut(usize::from(c)) {
@@ -343,6 +384,7 @@ impl Catalog {
         self.current = [None; MAX_COMPONENTS];
         self.held = [Members::NONE; COPIES];
         self.ends = [0; COPIES];
+        self.blank = [true; COPIES];
         self.health = Health::Fresh;
         Ok(())
     }

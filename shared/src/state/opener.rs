@@ -66,6 +66,9 @@ pub struct Opener<'l> {
     first: [u8; FRAME],
     /// The second copy's newest frame is the first copy's, byte for byte.
     same: bool,
+    /// Flags read in each copy (they are written to both: a difference is a write one copy
+    /// lost, repaired by rewriting the state).
+    copy_flags: [u8; MAX_COPIES],
 }
 
 /// Whether `a` and `b` hold the same bytes (word-wise: this runs at every boot).
@@ -89,6 +92,7 @@ impl<'l> Opener<'l> {
             second: BootRecord::default(),
             first: [0; FRAME],
             same: false,
+            copy_flags: [0; MAX_COPIES],
         }
     }
 
@@ -207,6 +211,9 @@ impl<'l> Opener<'l> {
                 } else {
                     // A copy that was never written (or erased on purpose) beside one holding no
                     // valid record: a new device whose first write was cut.
+                    if let Some(b) = self.log.blank.get_mut(copy) {
+                        *b = true;
+                    }
                     self.log.health = Health::Fresh;
                     Stage::Done
                 }
@@ -241,6 +248,9 @@ impl<'l> Opener<'l> {
                         && word_matches(bytes, (f - from) as usize, w, pattern(gen, KIND_FLAG, f))
                     {
                         self.log.flags |= 1 << f;
+                        if let Some(c) = self.copy_flags.get_mut(copy) {
+                            *c |= 1 << f;
+                        }
                     }
                 }
                 let last = self.flags_to_check().last().unwrap_or(0);
@@ -255,7 +265,7 @@ impl<'l> Opener<'l> {
                             copy: next,
                             from: self.flags_to_check().first(),
                         },
-                        None => self.start_progress(),
+                        None => self.flags_read(),
                     }
                 }
             }
@@ -296,6 +306,70 @@ impl<'l> Opener<'l> {
             Stage::Done => return Err(StateError::Layout),
         };
         Ok(())
+    }
+
+    /// The read [`Opener::need`] asked for failed (a flash read error): that copy is treated as
+    /// unusable for the rest of the read — as if it held no valid record, or (if its record
+    /// was already chosen) as if it lacked it — so one unreadable copy never stops the boot:
+    /// the other copy holds the state, and with both unreadable the log is corrupt.
+    pub fn unreadable(&mut self) {
+        self.stage = match self.stage {
+            Stage::Head { copy, .. } | Stage::Frame { copy, .. } => {
+                if let Some(s) = self.slot.get_mut(copy) {
+                    *s = None;
+                }
+                self.next_copy(copy)
+            }
+            Stage::Blank { copy, .. } => {
+                if copy + 1 < MAX_COPIES {
+                    Stage::Blank {
+                        copy: copy + 1,
+                        off: 0,
+                    }
+                } else {
+                    self.log.health = Health::Corrupt;
+                    Stage::Salvage { copy: 0, slot: 0 }
+                }
+            }
+            Stage::Salvage { copy, slot } => {
+                let slots = self.log.geo.boot.get(copy).map_or(0, |c| c.slots);
+                if slot + 1 < slots {
+                    Stage::Salvage {
+                        copy,
+                        slot: slot + 1,
+                    }
+                } else if copy + 1 < MAX_COPIES {
+                    Stage::Salvage {
+                        copy: copy + 1,
+                        slot: 0,
+                    }
+                } else {
+                    Stage::Done
+                }
+            }
+            Stage::Flags { copy, .. } | Stage::Progress { copy, .. } => {
+                // The copy's marks cannot be read: its flags and steps come from the other
+                // copy (flags are in both; a lost step is redone), and it is rewritten.
+                if let Some(a) = self.log.at.get_mut(copy) {
+                    *a = None;
+                }
+                self.log.health = Health::Degraded;
+                match (self.stage, self.holder_after(copy)) {
+                    (Stage::Flags { .. }, Some(next)) => Stage::Flags {
+                        copy: next,
+                        from: self.flags_to_check().first(),
+                    },
+                    (Stage::Flags { .. }, None) => self.flags_read(),
+                    (_, Some(next)) => self.progress_stage(next),
+                    (_, None) => {
+                        let total = self.log.state_without_progress().total_steps();
+                        self.log.done = self.log.done.min(total);
+                        Stage::Done
+                    }
+                }
+            }
+            Stage::Done => Stage::Done,
+        };
     }
 
     /// Whether the log is read (once [`Opener::need`] returns `None`).
@@ -388,6 +462,18 @@ impl<'l> Opener<'l> {
         (copy + 1..MAX_COPIES).find(|&i| self.log.at.get(i).copied().flatten().is_some())
     }
 
+    /// Every holder's flags read: copies that hold the record but not the same flags lost a
+    /// flag write (a cut between the copies), so the state is rewritten in both; then the
+    /// progress.
+    fn flags_read(&mut self) -> Stage {
+        let [a, b] = self.log.at;
+        let [fa, fb] = self.copy_flags;
+        if a.is_some() && b.is_some() && fa != fb {
+            self.log.health = Health::Degraded;
+        }
+        self.start_progress()
+    }
+
     /// Flags read: read the progress of the current swap, if one is under way.
     fn start_progress(&mut self) -> Stage {
         let eff = self.log.state_without_progress();
@@ -447,7 +533,7 @@ impl FlagSet {
                 F::Settled,
             ]),
             P::Rejected => bits(&[F::Revert, F::Reverted, F::Settled]),
-            P::Reverting => bits(&[F::Reverted, F::Settled]),
+            P::Reverting | P::Restoring => bits(&[F::Reverted, F::Settled]),
             P::Failed | P::Updated => bits(&[F::Settled]),
         })
     }

@@ -145,6 +145,10 @@ pub enum Phase {
     Failed = 6,
     /// The transaction was accepted: members UPDATED.
     Updated = 7,
+    /// The flash failed during the install: the bootloader is putting the previous images back
+    /// (`P[k] <- S[k]` for every sector the install had reached; the abandoned new images are
+    /// not kept).
+    Restoring = 8,
 }
 
 impl Phase {
@@ -159,6 +163,7 @@ impl Phase {
             5 => Phase::Reverting,
             6 => Phase::Failed,
             7 => Phase::Updated,
+            8 => Phase::Restoring,
             _ => return None,
         })
     }
@@ -169,7 +174,7 @@ impl Phase {
             Phase::Idle => None,
             Phase::Staged | Phase::Installing => Some(State::Staged),
             Phase::Trial => Some(State::Trial),
-            Phase::Rejected | Phase::Reverting => Some(State::Rejected),
+            Phase::Rejected | Phase::Reverting | Phase::Restoring => Some(State::Rejected),
             Phase::Failed => Some(State::Failed),
             Phase::Updated => Some(State::Updated),
         }
@@ -177,7 +182,10 @@ impl Phase {
 
     /// Whether a swap is under way (the slots of the members are mid-move).
     pub const fn swapping(self) -> bool {
-        matches!(self, Phase::Installing | Phase::Reverting)
+        matches!(
+            self,
+            Phase::Installing | Phase::Reverting | Phase::Restoring
+        )
     }
 }
 
@@ -189,6 +197,9 @@ pub enum Direction {
     Install = 1,
     /// Old image back into the primary slot.
     Revert = 2,
+    /// Old sectors back into the primary slot after a failed install, one step per sector
+    /// (`P[k] <- S[k]`).
+    Restore = 3,
 }
 
 /// The boot record: the transaction table of the device. Every commit of `install`, `accept`,
@@ -264,11 +275,13 @@ impl BootRecord {
         self.counters.get(usize::from(c)).copied().unwrap_or(0)
     }
 
-    /// Steps of a complete swap of the members: two per sector per member.
+    /// Steps of a complete swap of the members: two per sector per member (one when
+    /// `Restoring`).
     pub fn total_steps(&self) -> u32 {
+        let per = if self.phase == Phase::Restoring { 1 } else { 2 };
         self.members
             .iter()
-            .map(|c| 2 * u32::from(self.sectors_of(c)))
+            .map(|c| per * u32::from(self.sectors_of(c)))
             .sum()
     }
 
