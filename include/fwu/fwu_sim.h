@@ -62,6 +62,8 @@ extern "C" {
 #define FWU_SIM_BOOT_RECOVERED 4       /**< An invalid UPDATED image was restored from backup. */
 #define FWU_SIM_BOOT_REVERT_REFUSED 5  /**< A rollback was due but the backup does not verify:
                                             nothing moved, FAILED (FWU_ERROR_BACKUP_INVALID). */
+#define FWU_SIM_BOOT_DEFERRED 6        /**< An install or rollback was due but the flash could
+                                            not be read: nothing changed, the next boot retries. */
 
 /* fwu_sim_boot_t.state: how the bootloader found the boot log. */
 #define FWU_SIM_STATE_OK 0       /**< Both copies current. */
@@ -69,6 +71,8 @@ extern "C" {
 #define FWU_SIM_STATE_FRESH 2    /**< A new device: the first state was written. */
 #define FWU_SIM_STATE_CORRUPT 3  /**< Untrusted (both copies bad): nothing installed or reverted;
                                       the active images were only authenticated. */
+#define FWU_SIM_STATE_DEGRADED 4 /**< One copy lacked the state and could not be rewritten: the
+                                      state is intact but held by one copy. */
 
 /** What the bootloader reported at the last boot (fwu_sim_last_boot()). */
 typedef struct fwu_sim_boot_t {

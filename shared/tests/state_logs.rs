@@ -593,3 +593,45 @@ fn a_cut_first_write_of_a_fresh_store_with_one_dirty_copy_stays_fresh() {
         }
     }
 }
+
+/// A state partition that cannot be read at all is a storage failure — the log says nothing,
+/// so neither reader may take it for a fresh or corrupt state (which would format or salvage
+/// it) — while one unreadable copy leaves the state to the other.
+#[test]
+fn an_unreadable_partition_is_a_flash_error_and_one_unreadable_copy_is_not() {
+    let mut f = flash();
+    let mut log = open(&mut f);
+    block_on(log.commit(&mut f, &staged(1))).unwrap();
+    let mut cat = catalog(&mut f);
+    block_on(cat.put(&mut f, 0, &writing(512))).unwrap();
+    let want = content(&open(&mut f).state());
+
+    let mut all = f.clone();
+    all.add_unreadable(0..6 * S);
+    assert!(matches!(
+        block_on(BootLog::open(&mut all, &layout())),
+        Err(fwu_shared::state::StateError::Flash)
+    ));
+    assert!(matches!(
+        BootLog::open_blocking(&mut all, &layout()),
+        Err(fwu_shared::state::StateError::Flash)
+    ));
+    assert!(matches!(
+        block_on(Catalog::open(&mut all, &layout())),
+        Err(fwu_shared::state::StateError::Flash)
+    ));
+
+    let g = geometry();
+    for copy in 0..2 {
+        let mut one = f.clone();
+        let b = g.boot[copy];
+        one.add_unreadable(b.base..b.base + b.len);
+        let c = g.catalog[copy];
+        one.add_unreadable(c.base..c.base + c.len);
+        let log = open(&mut one);
+        assert_eq!(content(&log.state()), want, "boot copy {copy} unreadable");
+        assert_ne!(log.health(), Health::Corrupt);
+        let cat = catalog(&mut one);
+        assert_eq!(cat.record(0).map(|r| r.download), Some(512));
+    }
+}

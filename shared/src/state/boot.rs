@@ -179,14 +179,19 @@ impl BootLog {
         let mut log = BootLog::empty(layout, w)?;
         let mut opener = Opener::new(&mut log);
         let mut buf = [0u8; MAX_NEED];
+        let mut any_read = false;
         while let Some(need) = opener.need() {
             let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
             match slots::read(flash, need.addr, bytes).await {
-                Ok(()) => opener.feed(bytes)?,
+                Ok(()) => {
+                    any_read = true;
+                    opener.feed(bytes)?
+                }
                 Err(_) => opener.unreadable(),
             }
         }
-        if !opener.finished() {
+        // Not one read succeeded: the flash failed, which says nothing about the log.
+        if !opener.finished() || !any_read {
             return Err(StateError::Flash);
         }
         Ok(log)
@@ -202,14 +207,19 @@ impl BootLog {
         let mut log = BootLog::empty(layout, w)?;
         let mut opener = Opener::new(&mut log);
         let mut buf = [0u8; MAX_NEED];
+        let mut any_read = false;
         while let Some(need) = opener.need() {
             let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
             match read_blocking(flash, need.addr, bytes) {
-                Ok(()) => opener.feed(bytes)?,
+                Ok(()) => {
+                    any_read = true;
+                    opener.feed(bytes)?
+                }
                 Err(_) => opener.unreadable(),
             }
         }
-        if !opener.finished() {
+        // Not one read succeeded: the flash failed, which says nothing about the log.
+        if !opener.finished() || !any_read {
             return Err(StateError::Flash);
         }
         Ok(log)

@@ -137,6 +137,10 @@ impl Catalog {
                 }
             }
         }
+        if !readable.iter().any(|&r| r) {
+            // No copy could be read at all: a storage failure, not a corrupt catalog.
+            return Err(StateError::Flash);
+        }
         if !any {
             for ((copy, ok), b) in cat.copies.iter().zip(readable).zip(cat.blank.iter_mut()) {
                 *b = ok

@@ -65,6 +65,8 @@ pub const FWU_SIM_BOOT_REVERTED: i32 = 3;
 pub const FWU_SIM_BOOT_RECOVERED: i32 = 4;
 /// `FWU_SIM_BOOT_REVERT_REFUSED`.
 pub const FWU_SIM_BOOT_REVERT_REFUSED: i32 = 5;
+/// `FWU_SIM_BOOT_DEFERRED`: an install or rollback was due but the flash could not be read.
+pub const FWU_SIM_BOOT_DEFERRED: i32 = 6;
 
 /// `FWU_SIM_STATE_OK`: the bootloader found both copies of the boot log current.
 pub const FWU_SIM_STATE_OK: u32 = 0;
@@ -75,6 +77,8 @@ pub const FWU_SIM_STATE_FRESH: u32 = 2;
 /// `FWU_SIM_STATE_CORRUPT`: the boot log could not be trusted: nothing was installed or
 /// reverted, the active images were only checked.
 pub const FWU_SIM_STATE_CORRUPT: u32 = 3;
+/// `FWU_SIM_STATE_DEGRADED`: one copy lacked the state and could not be rewritten.
+pub const FWU_SIM_STATE_DEGRADED: u32 = 4;
 
 const S: u32 = SECTOR_SIZE as u32;
 
@@ -309,12 +313,14 @@ impl FwuSimBoot {
             BootAction::Reverted(..) => FWU_SIM_BOOT_REVERTED,
             BootAction::Recovered(_) => FWU_SIM_BOOT_RECOVERED,
             BootAction::RevertRefused(_) => FWU_SIM_BOOT_REVERT_REFUSED,
+            BootAction::Deferred(_) => FWU_SIM_BOOT_DEFERRED,
         };
         let state = match report.state {
             StateReport::Ok => FWU_SIM_STATE_OK,
             StateReport::Repaired => FWU_SIM_STATE_REPAIRED,
             StateReport::Fresh => FWU_SIM_STATE_FRESH,
             StateReport::Corrupt => FWU_SIM_STATE_CORRUPT,
+            StateReport::Degraded => FWU_SIM_STATE_DEGRADED,
         };
         FwuSimBoot {
             action,

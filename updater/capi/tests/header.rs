@@ -460,10 +460,12 @@ fn sim_expectations(e: &mut BTreeMap<String, String>) {
         "FWU_SIM_BOOT_REVERT_REFUSED",
         FWU_SIM_BOOT_REVERT_REFUSED.into(),
     );
+    value("FWU_SIM_BOOT_DEFERRED", FWU_SIM_BOOT_DEFERRED.into());
     value("FWU_SIM_STATE_OK", FWU_SIM_STATE_OK.into());
     value("FWU_SIM_STATE_REPAIRED", FWU_SIM_STATE_REPAIRED.into());
     value("FWU_SIM_STATE_FRESH", FWU_SIM_STATE_FRESH.into());
     value("FWU_SIM_STATE_CORRUPT", FWU_SIM_STATE_CORRUPT.into());
+    value("FWU_SIM_STATE_DEGRADED", FWU_SIM_STATE_DEGRADED.into());
 }
 
 fn compare(tag: &str, lines: &[String], mut want: BTreeMap<String, String>) {
