@@ -173,6 +173,34 @@ impl From<StateError> for BootError {
     }
 }
 
+/// The `Restoring` record that undoes `txn` after the flash stopped its swap:
+/// `sectors(member, n)` says how many of a member's `n` sectors still hold the trial image
+/// over a backup in `S[0..]`; the restore puts those back, one step per sector.
+fn restoring(
+    txn: &BootRecord,
+    error: PsaStatus,
+    sectors: impl Fn(ComponentId, u16) -> u16,
+) -> BootRecord {
+    let mut count = [0u16; MAX_COMPONENTS];
+    for c in txn.members.iter() {
+        if let Some(s) = count.get_mut(usize::from(c)) {
+            *s = sectors(c, txn.sectors_of(c));
+        }
+    }
+    BootRecord {
+        phase: Phase::Restoring,
+        error,
+        sectors: count,
+        done: 0,
+        trial_booted: false,
+        ..*txn
+    }
+}
+
+/// Reads of the boot log before a boot treats it as unreadable (a transient read error costs
+/// a second read, not the state).
+pub const OPEN_ATTEMPTS: u32 = 3;
+
 /// The bootloader: layout, trusted keys, policy and the anti-rollback counter backend.
 pub struct Bootloader<'a, C: SecurityCounters> {
     layout: Layout<'a>,
@@ -216,7 +244,14 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let log = BootLog::open_blocking(flash, &self.layout)?;
+        let mut opened = BootLog::open_blocking(flash, &self.layout);
+        for _ in 1..OPEN_ATTEMPTS {
+            if !matches!(opened, Err(StateError::Flash)) {
+                break;
+            }
+            opened = BootLog::open_blocking(flash, &self.layout);
+        }
+        let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
         let mut adapter = BlockingAsync::new(flash);
         embassy_futures::block_on(self.run(&mut adapter, log))
     }
@@ -227,8 +262,32 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let log = BootLog::open(flash, &self.layout).await?;
+        let mut opened = BootLog::open(flash, &self.layout).await;
+        for _ in 1..OPEN_ATTEMPTS {
+            if !matches!(opened, Err(StateError::Flash)) {
+                break;
+            }
+            opened = BootLog::open(flash, &self.layout).await;
+        }
+        let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
         self.run(flash, log).await
+    }
+
+    /// The boot log as opened, or, when no read of it succeeded [`OPEN_ATTEMPTS`] times, an
+    /// unreadable (corrupt) one: the boot then acts on nothing but still runs what verifies,
+    /// instead of stopping every boot of a device whose state sectors fail.
+    fn or_unreadable(
+        &self,
+        opened: Result<BootLog, StateError>,
+        write: usize,
+    ) -> Result<BootLog, BootError> {
+        match opened {
+            Err(StateError::Flash) => {
+                let write = u32::try_from(write).map_err(|_| BootError::State)?;
+                Ok(BootLog::unreadable(&self.layout, write)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Check the layout against a flash of `capacity` bytes with `erase`- and `write`-byte
@@ -387,7 +446,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         report: &mut BootReport,
     ) -> Result<(), BootError> {
         match swap::run(flash, log, &self.layout, Direction::Install).await {
-            Ok(()) => {
+            Ok(_) => {
                 log.set_flag(flash, Flag::Trial).await?;
                 let txn = log.state();
                 report.action = BootAction::Installed(txn.members);
@@ -397,33 +456,19 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             Err(SwapError::Flash(stopped)) => {
                 // The flash failed (not a power cut: after a cut nothing below runs). Undo what
                 // was installed: members before the failing one fully, the failing one by its
-                // complete step pairs.
+                // complete step pairs; a pair's second step (`P[k] <- S[k+1]`) may have erased
+                // `P[k]`, so that sector is put back too (from `S[k]`, which the first step
+                // saved).
                 let txn = log.state();
-                let mut sectors = [0u16; MAX_COMPONENTS];
-                for c in txn.members.iter() {
-                    let pairs = match c.cmp(&stopped.member) {
-                        core::cmp::Ordering::Less => txn.sectors_of(c),
-                        // A step pair's second step (`P[k] <- S[k+1]`) may have erased `P[k]`:
-                        // that sector is put back too (from `S[k]`, which the first step saved).
+                let restoring = restoring(&txn, ERROR_INSTALL_FLASH_FAILURE, |c, n| {
+                    match c.cmp(&stopped.member) {
+                        core::cmp::Ordering::Less => n,
                         core::cmp::Ordering::Equal => {
                             u16::try_from(stopped.steps.div_ceil(2)).unwrap_or(u16::MAX)
                         }
                         core::cmp::Ordering::Greater => 0,
-                    };
-                    if let Some(s) = sectors.get_mut(usize::from(c)) {
-                        *s = pairs;
                     }
-                }
-                // Restore, one step per sector (`P[k] <- S[k]`): the abandoned images are not
-                // saved, so a secondary sector that failed is never written again.
-                let restoring = BootRecord {
-                    phase: Phase::Restoring,
-                    error: ERROR_INSTALL_FLASH_FAILURE,
-                    sectors,
-                    done: 0,
-                    trial_booted: false,
-                    ..txn
-                };
+                });
                 log.commit(flash, &restoring).await?;
                 self.continue_revert(flash, log, report).await
             }
@@ -470,18 +515,42 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         self.continue_revert(flash, log, report).await
     }
 
+    /// Finish a revert (or a restore). A revert the flash stops is finished as a restore:
+    /// `P[k] <- S[k]` needs only the backup, not the secondary's copy of the trial image that
+    /// each revert pair saves first (the write a worn secondary sector refuses).
     async fn continue_revert<F: AsyncNorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
         report: &mut BootReport,
     ) -> Result<(), BootError> {
-        let dir = if log.state().phase == Phase::Restoring {
-            Direction::Restore
-        } else {
-            Direction::Revert
-        };
-        swap::run(flash, log, &self.layout, dir).await?;
+        if log.state().phase != Phase::Restoring {
+            match swap::run(flash, log, &self.layout, Direction::Revert).await {
+                Ok(_) => {}
+                Err(SwapError::Flash(stopped)) => {
+                    // Revert pairs run from the last sector down: members before the failing
+                    // one are done, the failing one has sectors `0..n - pairs` to restore (its
+                    // sectors above were reverted, their secondary copies already overwritten),
+                    // members after it all of theirs.
+                    let txn = log.state();
+                    let restoring =
+                        restoring(&txn, txn.error, |c, n| match c.cmp(&stopped.member) {
+                            core::cmp::Ordering::Less => 0,
+                            core::cmp::Ordering::Equal => n.saturating_sub(
+                                u16::try_from(stopped.steps / 2).unwrap_or(u16::MAX),
+                            ),
+                            core::cmp::Ordering::Greater => n,
+                        });
+                    log.commit(flash, &restoring).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if log.state().phase == Phase::Restoring {
+            // Sectors that cannot be restored leave their member's image damaged: the
+            // authentication of step 5 refuses it, and the other members still run.
+            swap::run(flash, log, &self.layout, Direction::Restore).await?;
+        }
         let txn = log.state();
         log.set_flag(flash, Flag::Reverted).await?;
         report.action = BootAction::Reverted(txn.members, txn.error);

@@ -5,7 +5,7 @@
 use crate::BootError;
 use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::{BootLog, Direction};
+use fwu_shared::state::{BootLog, Direction, Members};
 use fwu_shared::ComponentId;
 
 /// Bytes moved per read/program during a sector copy.
@@ -119,20 +119,46 @@ pub async fn copy_sector<F: NorFlash>(
     Ok(())
 }
 
+/// Attempts per sector copy: a transient read or program error costs a retry, not the swap.
+pub const COPY_ATTEMPTS: u32 = 3;
+
+/// [`copy_sector`], tried up to [`COPY_ATTEMPTS`] times.
+async fn copy_retrying<F: NorFlash>(
+    flash: &mut F,
+    src: u32,
+    dst: u32,
+    sector: u32,
+) -> Result<(), CopyError<F::Error>> {
+    let mut last = copy_sector(flash, src, dst, sector).await;
+    for _ in 1..COPY_ATTEMPTS {
+        if last.is_ok() {
+            break;
+        }
+        last = copy_sector(flash, src, dst, sector).await;
+    }
+    last
+}
+
 /// Run (or resume) the swap of every member of the current transaction in direction `dir`,
 /// members in increasing id order, each over its recorded number of sectors, from the step the
-/// boot log says is next. A copy that fails (an error, or a destination that does not read back)
-/// stops the swap with the member and the steps it completed.
+/// boot log says is next.
+///
+/// Install and revert: a copy that fails (an error, or a destination that does not read back,
+/// [`COPY_ATTEMPTS`] times) stops the swap with the member and the steps it completed. Restore
+/// (`P[k] <- S[k]`, the secondary never written) goes on past a sector that cannot be copied:
+/// its step is recorded as done and its member returned as damaged, so that one worn sector
+/// costs that member's image and never the other members' restores.
 pub async fn run<F: NorFlash>(
     flash: &mut F,
     log: &mut BootLog,
     layout: &Layout<'_>,
     dir: Direction,
-) -> Result<(), SwapError> {
+) -> Result<Members, SwapError> {
     let txn = log.state();
     let sector = layout.sector_size;
     let per = if dir == Direction::Restore { 1 } else { 2 };
     let mut global = 0u32;
+    let mut damaged = Members::NONE;
     for member in txn.members.iter() {
         let slots = layout.component(member).ok_or(SwapError::Layout)?;
         let n = txn.sectors_of(member);
@@ -147,9 +173,12 @@ pub async fn run<F: NorFlash>(
                     return Err(SwapError::Layout);
                 }
                 let stopped = |steps| SwapError::Flash(Stopped { member, steps });
-                copy_sector(flash, src, dst, sector)
-                    .await
-                    .map_err(|_| stopped(step))?;
+                if copy_retrying(flash, src, dst, sector).await.is_err() {
+                    if dir != Direction::Restore {
+                        return Err(stopped(step));
+                    }
+                    damaged = damaged.with(member);
+                }
                 log.step_done(flash, dir, global)
                     .await
                     .map_err(|_| stopped(step + 1))?;
@@ -157,7 +186,7 @@ pub async fn run<F: NorFlash>(
             global += 1;
         }
     }
-    Ok(())
+    Ok(damaged)
 }
 
 /// Why a swap did not complete.

@@ -117,6 +117,11 @@ impl<const S: usize, const W: usize> Device<S, W> {
         Ed25519Signer::from_seed(&DEV_KEY_SEED)
     }
 
+    /// The keys the device trusts.
+    pub fn keys(&self) -> &'static [PublicKey] {
+        self.keys
+    }
+
     /// The layout.
     pub fn layout(&self) -> &Layout<'static> {
         &self.layout

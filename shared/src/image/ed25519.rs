@@ -128,29 +128,20 @@ impl VerifyingKey {
         if !is_canonical_scalar(s) || !is_canonical_point(r) || is_small_order(r) {
             return Err(ImageError::NonCanonicalSignature);
         }
-        #[cfg(fuzzing)]
-        if let Some(ok) = memo::get(&self.0, message, signature) {
-            return if ok {
-                Ok(())
-            } else {
-                Err(ImageError::BadSignature)
-            };
-        }
-        let verdict = self
-            .0
+        self.0
             .verify(message, &salty::Signature::from(signature))
-            .map_err(|_| ImageError::BadSignature);
-        #[cfg(fuzzing)]
-        memo::put(&self.0, message, signature, verdict.is_ok());
-        verdict
+            .map_err(|_| ImageError::BadSignature)
     }
 }
 
-/// Fuzz builds only (`cfg(fuzzing)`, set by cargo-fuzz): salty's verdicts, remembered. One
-/// verification costs milliseconds under the fuzzer's instrumentation and the targets verify the
-/// same few images again and again; the equation is a pure function of its inputs, so the
-/// verdict is unchanged. The strict encoding rules above still run every time.
-#[cfg(fuzzing)]
+/// Fuzz builds (`cfg(fuzzing)`, set by cargo-fuzz) and host simulators (feature
+/// `host-verify-memo`, never on a bare-metal target): salty's verdicts, remembered. One
+/// verification costs milliseconds and the fuzzers and fault campaigns verify the same few
+/// images again and again; the equation is a pure function of its inputs, so the verdict is
+/// unchanged. Only verdicts of a valid key and a canonical signature are kept (the equation
+/// held or not); the cheap encoding checks run again on a miss. The fingerprint is not
+/// cryptographic: this is a test accelerator, not something a device may ever run.
+#[cfg(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none"))))]
 mod memo {
     use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -159,9 +150,9 @@ mod memo {
 
     /// FNV-1a over the key, the message and the signature, with the low bit left for the
     /// verdict.
-    fn fingerprint(key: &salty::PublicKey, message: &[u8], signature: &[u8; 64]) -> u64 {
+    fn fingerprint(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> u64 {
         let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for b in key.as_bytes().iter().chain(message).chain(signature.iter()) {
+        for b in key.iter().chain(message).chain(signature.iter()) {
             h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
         (h & !1) | 2
@@ -171,17 +162,13 @@ mod memo {
         CACHE.get((fp >> 20) as usize % ENTRIES)
     }
 
-    pub(super) fn get(
-        key: &salty::PublicKey,
-        message: &[u8],
-        signature: &[u8; 64],
-    ) -> Option<bool> {
+    pub(super) fn get(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Option<bool> {
         let fp = fingerprint(key, message, signature);
         let v = slot(fp)?.load(Ordering::Relaxed);
         (v & !1 == fp).then_some(v & 1 == 1)
     }
 
-    pub(super) fn put(key: &salty::PublicKey, message: &[u8], signature: &[u8; 64], ok: bool) {
+    pub(super) fn put(key: &[u8; 32], message: &[u8], signature: &[u8; 64], ok: bool) {
         let fp = fingerprint(key, message, signature);
         if let Some(s) = slot(fp) {
             s.store(fp | u64::from(ok), Ordering::Relaxed);
@@ -210,7 +197,20 @@ pub fn verify_strict(
     message: &[u8],
     signature: &[u8; 64],
 ) -> Result<(), ImageError> {
-    VerifyingKey::new(public)?.verify(message, signature)
+    #[cfg(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none"))))]
+    if let Some(ok) = memo::get(public, message, signature) {
+        return if ok {
+            Ok(())
+        } else {
+            Err(ImageError::BadSignature)
+        };
+    }
+    let verdict = VerifyingKey::new(public).and_then(|k| k.verify(message, signature));
+    #[cfg(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none"))))]
+    if matches!(verdict, Ok(()) | Err(ImageError::BadSignature)) {
+        memo::put(public, message, signature, verdict.is_ok());
+    }
+    verdict
 }
 
 #[cfg(test)]

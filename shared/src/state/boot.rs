@@ -172,6 +172,15 @@ impl BootLog {
         })
     }
 
+    /// A log none of whose copies could be read (a flash that fails there, every time):
+    /// [`Health::Corrupt`] with no record, so that a boot acts on nothing and checks the active
+    /// images against the floors it has elsewhere (the counter backend), as for a corrupt log.
+    pub fn unreadable(layout: &Layout<'_>, write: u32) -> Result<Self, StateError> {
+        let mut log = Self::empty(layout, write)?;
+        log.health = Health::Corrupt;
+        Ok(log)
+    }
+
     /// Read the boot log of `layout` from an async flash (nothing is written: see
     /// [`BootLog::repair`]).
     pub async fn open<F: NorFlash>(flash: &mut F, layout: &Layout<'_>) -> Result<Self, StateError> {

@@ -11,6 +11,17 @@
 //! When that operation comes, the model decides what reaches the cells, the call fails with
 //! [`FlashError::PowerCut`], and every later call fails too until [`SimFlash::power_on`], the
 //! cold restart. Reads are not counted as cut points (they change nothing).
+//!
+//! Faults beyond power cuts (the fault campaigns of `fwu-sim`):
+//! * **at rest**: [`SimFlash::flip_bit`] and [`SimFlash::set_raw`] change cells between
+//!   operations, as retention loss, disturb or a stray write would;
+//! * **read errors**: [`SimFlash::fail_read`] makes one read fail ([`FlashError::ReadFailed`]),
+//!   the next succeeds; [`SimFlash::add_unreadable`] makes every read that touches a region fail;
+//! * **wear-out**: [`SimFlash::wear_out`] makes a sector stop accepting writes (an error, or `Ok`
+//!   with nothing programmed) or erases, from its `after`-th operation of that kind on (counted
+//!   over the device's life, see [`SimFlash::lifetime_ops`]);
+//! * **warm reset**: [`SimFlash::arm_reset`], a reset that lets the operation in progress
+//!   complete (nothing is torn) and stops everything after it.
 
 use crate::rng::Rng;
 use embedded_storage::nor_flash::{
@@ -75,6 +86,12 @@ pub enum FlashError {
     NotErased,
     /// Power was cut; nothing works until `power_on`.
     PowerCut,
+    /// A read failed (a transient or persistent read fault).
+    ReadFailed,
+    /// A program operation failed (a worn-out sector); nothing was programmed.
+    WriteFailed,
+    /// An erase failed (a worn-out sector); the sector keeps its content.
+    EraseFailed,
 }
 
 impl NorFlashError for FlashError {
@@ -82,7 +99,11 @@ impl NorFlashError for FlashError {
         match self {
             FlashError::OutOfBounds => NorFlashErrorKind::OutOfBounds,
             FlashError::NotAligned => NorFlashErrorKind::NotAligned,
-            FlashError::NotErased | FlashError::PowerCut => NorFlashErrorKind::Other,
+            FlashError::NotErased
+            | FlashError::PowerCut
+            | FlashError::ReadFailed
+            | FlashError::WriteFailed
+            | FlashError::EraseFailed => NorFlashErrorKind::Other,
         }
     }
 }
@@ -124,6 +145,39 @@ pub struct TracedOp {
     pub len: usize,
 }
 
+/// How a worn-out sector fails (see [`SimFlash::wear_out`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wear {
+    /// Writes to the sector fail with [`FlashError::WriteFailed`]; nothing is programmed.
+    WriteError,
+    /// Writes to the sector return `Ok` but no bit sticks: the cells keep their content.
+    WriteNoStick,
+    /// Erases of the sector fail with [`FlashError::EraseFailed`]; the sector keeps its content.
+    EraseError,
+}
+
+impl Wear {
+    /// Every wear model, for campaigns.
+    pub const ALL: [Wear; 3] = [Wear::WriteError, Wear::WriteNoStick, Wear::EraseError];
+
+    /// The operation kind the model affects.
+    pub const fn kind(self) -> OpKind {
+        match self {
+            Wear::WriteError | Wear::WriteNoStick => OpKind::Write,
+            Wear::EraseError => OpKind::Erase,
+        }
+    }
+}
+
+/// A worn-out sector: operations of the model's kind fail once the sector has seen `after` of
+/// them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WornSector {
+    sector: usize,
+    model: Wear,
+    after: u64,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct ArmedCut {
     at: u64,
@@ -145,6 +199,16 @@ pub struct SimFlash<const SECTOR: usize, const WRITE: usize> {
     powered: bool,
     rng: Rng,
     trace: Option<Vec<TracedOp>>,
+    /// Write and erase calls per sector over the device's life (never reset), for wear-out.
+    lifetime: Vec<[u64; 2]>,
+    /// Read calls since creation (transient read faults are indexed by this).
+    read_index: u64,
+    /// The read that fails once, if any.
+    failing_read: Option<u64>,
+    /// Regions every read of which fails.
+    unreadable: Vec<core::ops::Range<u32>>,
+    /// Worn-out sectors.
+    worn: Vec<WornSector>,
 }
 
 impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
@@ -164,6 +228,11 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
             powered: true,
             rng: Rng::new(0),
             trace: None,
+            lifetime: vec![[0; 2]; geometry.sectors],
+            read_index: 0,
+            failing_read: None,
+            unreadable: Vec::new(),
+            worn: Vec::new(),
         }
     }
 
@@ -250,6 +319,98 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
         self.cut = None;
     }
 
+    /// A warm reset when operation number `at` happens (a watchdog or a system reset, RAM
+    /// kept): the operation completes (nothing is torn), then every call fails until
+    /// [`SimFlash::power_on`], the restart.
+    pub fn arm_reset(&mut self, at: u64) {
+        self.arm_cut(at, CutModel::After, 0);
+    }
+
+    /// Flip bit `bit` (0..8) of the byte at `addr`, at rest (not counted, never cut). The byte
+    /// then counts as programmed unless it reads erased: a bit flipped into an erased byte makes
+    /// it unwritable, as a programmed cell is; a byte flipped back to the erased value can be
+    /// programmed again, as software that reads it erased will try (plain NOR allows it).
+    /// Panics on an address outside the device: test setup only.
+    pub fn flip_bit(&mut self, addr: usize, bit: u8) {
+        #[allow(clippy::indexing_slicing)]
+        let value = self.data[addr] ^ (1 << (bit % 8));
+        self.set_raw(addr, &[value]);
+    }
+
+    /// Overwrite cells at rest with `bytes` (garbage, a corrupt word, an erased region), with the
+    /// programmed/erased rule of [`SimFlash::flip_bit`]. Panics on out-of-range input.
+    pub fn set_raw(&mut self, offset: usize, bytes: &[u8]) {
+        let erased = self.geometry.erased;
+        #[allow(clippy::indexing_slicing)]
+        for (k, &b) in bytes.iter().enumerate() {
+            self.data[offset + k] = b;
+            self.programmed[offset + k] = b != erased;
+        }
+    }
+
+    /// Read calls since creation: [`SimFlash::fail_read`] indexes reads by this.
+    pub fn read_index(&self) -> u64 {
+        self.read_index
+    }
+
+    /// Make read number `index` (as counted by [`SimFlash::read_index`]) fail with
+    /// [`FlashError::ReadFailed`]; the reads before and after it succeed (a transient fault).
+    pub fn fail_read(&mut self, index: u64) {
+        self.failing_read = Some(index);
+    }
+
+    /// Make every read that touches `range` fail with [`FlashError::ReadFailed`] (a persistent
+    /// fault: a region that cannot be read any more).
+    pub fn add_unreadable(&mut self, range: core::ops::Range<u32>) {
+        self.unreadable.push(range);
+    }
+
+    /// Wear out `sector`: operations of `model`'s kind on it fail once it has seen `after` of
+    /// them over the device's life (`after = 0`: from now on if none happened yet; compare with
+    /// [`SimFlash::lifetime_ops`]).
+    pub fn wear_out(&mut self, sector: usize, model: Wear, after: u64) {
+        self.worn.push(WornSector {
+            sector,
+            model,
+            after,
+        });
+    }
+
+    /// Remove every read fault and worn sector (an armed cut stays).
+    pub fn clear_faults(&mut self) {
+        self.failing_read = None;
+        self.unreadable.clear();
+        self.worn.clear();
+    }
+
+    /// Write and erase calls that touched `sector` over the device's life (attempts, including
+    /// ones that failed), indexed by [`OpKind`]: `[writes, erases]`.
+    pub fn lifetime_ops(&self, sector: usize) -> [u64; 2] {
+        self.lifetime.get(sector).copied().unwrap_or([0; 2])
+    }
+
+    /// Count an operation of `kind` on the sectors `first..=last` and return the wear model that
+    /// makes it fail, if any.
+    fn wear_check(&mut self, kind: OpKind, first: usize, last: usize) -> Option<Wear> {
+        let k = match kind {
+            OpKind::Write => 0,
+            OpKind::Erase => 1,
+        };
+        let mut failing = None;
+        for sector in first..=last {
+            let seen = self.lifetime.get(sector).map_or(0, |c| c[k]);
+            for w in &self.worn {
+                if w.sector == sector && w.model.kind() == kind && seen >= w.after {
+                    failing = failing.or(Some(w.model));
+                }
+            }
+            if let Some(c) = self.lifetime.get_mut(sector) {
+                c[k] += 1;
+            }
+        }
+        failing
+    }
+
     fn check_powered(&self) -> Result<(), FlashError> {
         if self.powered {
             Ok(())
@@ -312,6 +473,30 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
         let cut = self.take_cut();
         self.stats.writes += 1;
         let start = range.start;
+        let ss = SECTOR;
+        let worn = self.wear_check(
+            OpKind::Write,
+            range.start / ss,
+            (range.end.max(range.start + 1) - 1) / ss,
+        );
+        match worn {
+            // A worn sector takes nothing; a cut at this operation still cuts.
+            Some(Wear::WriteError) => {
+                if cut.is_some() {
+                    self.powered = false;
+                    return Err(FlashError::PowerCut);
+                }
+                return Err(FlashError::WriteFailed);
+            }
+            Some(_) => {
+                if cut.is_some() {
+                    self.powered = false;
+                    return Err(FlashError::PowerCut);
+                }
+                return Ok(());
+            }
+            None => {}
+        }
         match cut {
             None | Some(CutModel::After) => {
                 for (k, &b) in bytes.iter().enumerate() {
@@ -361,6 +546,13 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
         self.stats.erases += 1;
         if let Some(c) = self.stats.sector_erases.get_mut(sector) {
             *c += 1;
+        }
+        if self.wear_check(OpKind::Erase, sector, sector).is_some() {
+            if cut.is_some() {
+                self.powered = false;
+                return Err(FlashError::PowerCut);
+            }
+            return Err(FlashError::EraseFailed);
         }
         let full = |f: &mut Self| {
             for i in start..start + ss {
@@ -437,6 +629,20 @@ impl<const SECTOR: usize, const WRITE: usize> SimFlash<SECTOR, WRITE> {
     fn do_read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
         self.check_powered()?;
         let range = self.range(offset, bytes.len())?;
+        let index = self.read_index;
+        self.read_index += 1;
+        if self.failing_read == Some(index) {
+            self.failing_read = None;
+            return Err(FlashError::ReadFailed);
+        }
+        let (start, end) = (offset, offset.saturating_add(bytes.len() as u32));
+        if self
+            .unreadable
+            .iter()
+            .any(|r| start < r.end && r.start < end)
+        {
+            return Err(FlashError::ReadFailed);
+        }
         self.stats.reads += 1;
         self.stats.bytes_read += bytes.len() as u64;
         bytes.copy_from_slice(self.data.get(range).ok_or(FlashError::OutOfBounds)?);
@@ -596,6 +802,94 @@ mod tests {
         let c = f.contents();
         let n = c[..64].iter().take_while(|&&b| b == 0).count();
         assert!(c[n..64].iter().all(|&b| b == 0xff));
+    }
+
+    #[test]
+    fn flips_and_raw_writes_follow_the_erased_rule() {
+        let mut f = F::new(G);
+        f.flip_bit(3, 0);
+        assert_eq!(f.contents()[3], 0xfe);
+        // A flipped erased byte is no longer writable; its neighbours' word neither.
+        assert_eq!(
+            NorFlash::write(&mut f, 0, &[0; 4]),
+            Err(FlashError::NotErased)
+        );
+        f.flip_bit(3, 0);
+        assert_eq!(NorFlash::write(&mut f, 0, &[0x12; 4]), Ok(()));
+        f.set_raw(8, &[0xff, 0x00]);
+        assert_eq!(
+            NorFlash::write(&mut f, 8, &[0; 4]),
+            Err(FlashError::NotErased)
+        );
+        // Flips, raw writes and refused writes are not operations.
+        assert_eq!(f.op_index(), 1);
+    }
+
+    #[test]
+    fn read_faults_are_transient_or_persistent() {
+        let mut f = F::new(G);
+        let mut b = [0u8; 4];
+        ReadNorFlash::read(&mut f, 0, &mut b).unwrap();
+        f.fail_read(f.read_index() + 1);
+        ReadNorFlash::read(&mut f, 0, &mut b).unwrap();
+        assert_eq!(
+            ReadNorFlash::read(&mut f, 0, &mut b),
+            Err(FlashError::ReadFailed)
+        );
+        ReadNorFlash::read(&mut f, 0, &mut b).unwrap();
+        f.add_unreadable(64..128);
+        assert_eq!(
+            ReadNorFlash::read(&mut f, 62, &mut b),
+            Err(FlashError::ReadFailed)
+        );
+        assert_eq!(
+            ReadNorFlash::read(&mut f, 100, &mut b),
+            Err(FlashError::ReadFailed)
+        );
+        ReadNorFlash::read(&mut f, 128, &mut b).unwrap();
+        ReadNorFlash::read(&mut f, 60, &mut b).unwrap();
+        f.clear_faults();
+        ReadNorFlash::read(&mut f, 100, &mut b).unwrap();
+    }
+
+    #[test]
+    fn worn_sectors_fail_after_their_budget() {
+        let mut f = F::new(G);
+        f.wear_out(1, Wear::WriteError, 1);
+        NorFlash::write(&mut f, 64, &[0; 4]).unwrap();
+        assert_eq!(
+            NorFlash::write(&mut f, 68, &[0; 4]),
+            Err(FlashError::WriteFailed)
+        );
+        assert_eq!(f.contents()[68], 0xff);
+        NorFlash::write(&mut f, 0, &[0; 4]).unwrap();
+        f.wear_out(2, Wear::WriteNoStick, 0);
+        assert_eq!(NorFlash::write(&mut f, 128, &[0; 4]), Ok(()));
+        assert!(f.contents()[128..132].iter().all(|&b| b == 0xff));
+        f.wear_out(3, Wear::EraseError, 2);
+        NorFlash::write(&mut f, 192, &[0; 4]).unwrap();
+        NorFlash::erase(&mut f, 192, 256).unwrap();
+        NorFlash::erase(&mut f, 192, 256).unwrap();
+        NorFlash::write(&mut f, 192, &[0; 4]).unwrap();
+        assert_eq!(
+            NorFlash::erase(&mut f, 192, 256),
+            Err(FlashError::EraseFailed)
+        );
+        assert_eq!(f.contents()[192], 0);
+        assert_eq!(f.lifetime_ops(3), [2, 3]);
+        assert_eq!(f.lifetime_ops(1), [2, 0]);
+    }
+
+    #[test]
+    fn a_warm_reset_completes_the_operation() {
+        let mut f = F::new(G);
+        f.arm_reset(1);
+        NorFlash::write(&mut f, 0, &[0; 4]).unwrap();
+        assert_eq!(NorFlash::erase(&mut f, 0, 64), Err(FlashError::PowerCut));
+        assert!(f.is_cut());
+        f.power_on();
+        assert!(f.contents()[..64].iter().all(|&b| b == 0xff));
+        NorFlash::write(&mut f, 0, &[0; 4]).unwrap();
     }
 
     #[test]
