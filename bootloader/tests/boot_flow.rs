@@ -6,10 +6,15 @@
 mod common;
 
 use common::*;
-use fwu_bootloader::{BootAction, Refusal, StateReport, ERROR_TRIAL_NOT_ACCEPTED};
+use fwu_bootloader::{
+    BootAction, BootConfig, BootReport, Bootloader, Refusal, StateReport, ERROR_TRIAL_NOT_ACCEPTED,
+};
 use fwu_shared::image::ImageError;
+use fwu_shared::image::KeyRing;
+use fwu_shared::state::{CounterError, SecurityCounters};
 use fwu_shared::state::{Members, Phase};
 use fwu_shared::version::Dependency;
+use fwu_shared::ComponentId;
 use fwu_shared::{Error, State};
 
 const FULL: usize = 32 * SECTOR as usize;
@@ -354,6 +359,58 @@ fn an_active_image_below_the_stored_counter_is_refused() {
         r.refused,
         Some((0, Refusal::SecurityCounter { image: 3, floor: 4 }))
     );
+}
+
+/// A board's own counter store (OTP, a hardware monotonic counter): fixed floors, or an error.
+struct Backend(Result<[u32; 2], CounterError>);
+
+impl SecurityCounters for Backend {
+    fn floor(&mut self, c: ComponentId) -> Result<u32, CounterError> {
+        self.0.map(|f| f.get(usize::from(c)).copied().unwrap_or(0))
+    }
+
+    fn raise(&mut self, _c: ComponentId, _value: u32) -> Result<(), CounterError> {
+        Ok(())
+    }
+}
+
+fn boot_with(f: &mut Flash, backend: Backend) -> BootReport {
+    let keys = keys();
+    Bootloader::new(
+        layout(),
+        KeyRing::new(&keys),
+        BootConfig::default(),
+        backend,
+    )
+    .boot(f)
+    .unwrap()
+}
+
+#[test]
+fn the_counter_backend_is_a_floor_and_its_failure_stops_every_action() {
+    // The backend's floor above the stored one: the active image below it is refused, and a
+    // staged image below it is never installed.
+    let (mut f, _old, _new) = staged_update(10_000, 9_000);
+    let r = boot_with(&mut f, Backend(Ok([3, 0])));
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::SecurityCounter { image: 1, floor: 3 }))
+    );
+    assert!(
+        matches!(r.action, BootAction::InstallRefused(m, _) if m == Members(1)),
+        "{:?}",
+        r.action
+    );
+    // A backend that cannot be read: nothing is acted on (the staged update stays staged),
+    // the state counts as corrupt, and what verifies above the stored floors still runs.
+    let (mut f, _old, _new) = staged_update(10_000, 9_000);
+    let r = boot_with(&mut f, Backend(Err(CounterError)));
+    assert_eq!(
+        (r.action, r.state),
+        (BootAction::None, StateReport::Corrupt)
+    );
+    assert!(r.may_run(0));
+    assert_eq!(txn(&mut f).phase, Phase::Staged);
 }
 
 #[test]

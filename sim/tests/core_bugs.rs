@@ -9,13 +9,15 @@ mod common;
 use common::*;
 
 use fwu_bootloader::{
-    BootAction, BootConfig, Bootloader, StateReport, ERROR_ACTIVE_INVALID, ERROR_STAGED_MISMATCH,
+    BootAction, BootConfig, Bootloader, StateReport, ERROR_ACTIVE_INVALID,
+    ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
 };
 use fwu_shared::image::KeyRing;
+use fwu_shared::state::Phase;
 use fwu_shared::state::StoredCounters;
 use fwu_shared::Error;
 use fwu_sim::device::{call, download, DONE, REBOOT};
-use fwu_sim_flash::Wear;
+use fwu_sim_flash::{CutModel, Wear};
 
 /// Boot as the board does: again after an error, at most three times.
 fn boot_retrying(dev: &Dev) -> Option<fwu_bootloader::BootReport> {
@@ -151,6 +153,30 @@ fn a_read_error_in_the_swap_plan_never_refuses_the_install() {
     }
 }
 
+/// Found by the planted mutant `copy-not-retried` (`just mutants`): the readerr campaign accepts
+/// an install undone with a reported `ERROR_INSTALL_FLASH_FAILURE`, so nothing required the
+/// swap to retry a copy. One transient read error anywhere in the install boot must cost at
+/// most a deferred boot: the install completes and v2 runs on trial, never an undo.
+#[test]
+fn a_transient_read_error_never_undoes_an_install() {
+    let (dev, _, v2) = install_pending();
+    for read in reads_of_next_boot(&dev) {
+        let d = dev.clone();
+        d.flash_mut().fail_read(read);
+        let r = boot_retrying(&d).unwrap();
+        let r = if matches!(r.action, BootAction::Deferred(_)) {
+            boot_retrying(&d).unwrap()
+        } else {
+            r
+        };
+        assert!(
+            matches!(r.action, BootAction::Installed(_)) && d.runs(0, &v2),
+            "read {read}: {:?}",
+            r.action
+        );
+    }
+}
+
 /// Bug 6 (`--faults readerr`, transient, install boots of every shape; also `--faults wearout`
 /// on primary sectors): when the install's swap fails in the second half of a step pair
 /// (`P[k] <- S[k+1]`, after `P[k]` was erased), the undo reverts only the `k` complete pairs
@@ -175,6 +201,46 @@ fn an_install_undone_after_a_flash_error_keeps_the_previous_image() {
             r.action
         );
     }
+}
+
+/// Found by the planted mutant `install-undo-drops-half-pair`: since sector copies are
+/// retried, a transient read error no longer reaches the undo of an install (the test above),
+/// so a persistent one must: the staged sector that a pair's second step (`P[k] <- S[k+1]`,
+/// after erasing `P[k]`) reads becomes unreadable right after the pair's first step (a cut
+/// there, the fault while off). The undo must put `P[k]` back too, from `S[k]`, and v1 runs.
+#[test]
+fn an_install_undone_mid_pair_restores_the_pairs_primary_sector() {
+    let (dev, v1, _) = install_pending();
+    let k = 1u32;
+    let start = dev.flash().op_index();
+    let end = {
+        let probe = dev.clone();
+        let _ = probe.boot();
+        let end = probe.flash().op_index();
+        end
+    };
+    let d = (start..end)
+        .find_map(|at| {
+            let d = dev.clone();
+            d.flash_mut().arm_cut(at, CutModel::After, 1);
+            let _ = d.boot();
+            d.flash_mut().power_on();
+            let st = log(&d).state();
+            (st.phase == Phase::Installing && st.done == 2 * k + 1).then_some(d)
+        })
+        .expect("a cut right after the first step of pair k");
+    let sector = SECTOR as u32;
+    let s = d.slots(0).secondary + (k + 1) * sector;
+    d.flash_mut().add_unreadable(s..s + sector);
+    let r = d.boot().unwrap();
+    assert!(
+        matches!(r.action, BootAction::Reverted(_, e) if e == ERROR_INSTALL_FLASH_FAILURE),
+        "{:?}",
+        r.action
+    );
+    d.flash_mut().clear_faults();
+    let r = boot_retrying(&d).unwrap();
+    assert!(r.may_run(0) && d.runs(0, &v1), "{:?}", r.action);
 }
 
 /// Bug 7 (`--faults wearout`, a secondary sector whose erase or write fails during an install
