@@ -197,10 +197,6 @@ fn restoring(
     }
 }
 
-/// Reads of the boot log before a boot treats it as unreadable (a transient read error costs
-/// a second read, not the state).
-pub const OPEN_ATTEMPTS: u32 = 3;
-
 /// The bootloader: layout, trusted keys, policy and the anti-rollback counter backend.
 pub struct Bootloader<'a, C: SecurityCounters> {
     layout: Layout<'a>,
@@ -244,13 +240,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let mut opened = BootLog::open_blocking(flash, &self.layout);
-        for _ in 1..OPEN_ATTEMPTS {
-            if !matches!(opened, Err(StateError::Flash)) {
-                break;
-            }
-            opened = BootLog::open_blocking(flash, &self.layout);
-        }
+        let opened = BootLog::open_blocking(flash, &self.layout);
         let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
         let mut adapter = BlockingAsync::new(flash);
         embassy_futures::block_on(self.run(&mut adapter, log))
@@ -262,20 +252,15 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         flash: &mut F,
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let mut opened = BootLog::open(flash, &self.layout).await;
-        for _ in 1..OPEN_ATTEMPTS {
-            if !matches!(opened, Err(StateError::Flash)) {
-                break;
-            }
-            opened = BootLog::open(flash, &self.layout).await;
-        }
+        let opened = BootLog::open(flash, &self.layout).await;
         let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
         self.run(flash, log).await
     }
 
-    /// The boot log as opened, or, when no read of it succeeded [`OPEN_ATTEMPTS`] times, an
-    /// unreadable (corrupt) one: the boot then acts on nothing but still runs what verifies,
-    /// instead of stopping every boot of a device whose state sectors fail.
+    /// The boot log as opened, or, when not one read of it succeeded, an unreadable (corrupt)
+    /// one: the boot then acts on nothing but still runs what verifies, instead of stopping
+    /// every boot of a device whose state sectors fail. (One failed read never gets here: the
+    /// opener reads that copy as missing and takes the state from the other.)
     fn or_unreadable(
         &self,
         opened: Result<BootLog, StateError>,

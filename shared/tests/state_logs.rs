@@ -311,6 +311,30 @@ fn cuts_during_commits_flags_and_steps_leave_before_or_after() {
     });
 }
 
+/// A record write that returns `Ok` without programming anything (a worn-out cell) is caught by
+/// the read-back: the writer knows the copy lacks the record (health `Degraded`, as a reopen
+/// finds it) instead of believing both copies hold it.
+#[test]
+fn a_commit_that_does_not_stick_in_one_copy_is_known_as_degraded() {
+    let geo = geometry();
+    let mut f = flash();
+    let mut log = open(&mut f);
+    block_on(log.commit(&mut f, &staged(1))).unwrap();
+    assert_eq!(log.health(), Health::Ok);
+    for sector in geo.boot[0].base / S..(geo.boot[0].base + geo.boot[0].len) / S {
+        f.wear_out(sector as usize, fwu_sim_flash::Wear::WriteNoStick, 0);
+    }
+    block_on(log.commit(&mut f, &staged(2))).unwrap();
+    let again = open(&mut f);
+    assert_eq!(again.state(), log.state(), "copy B holds the new record");
+    assert_eq!(again.health(), Health::Degraded);
+    assert_eq!(
+        log.health(),
+        Health::Degraded,
+        "the writer must know that copy A lacks the record"
+    );
+}
+
 #[test]
 fn a_step_word_that_cannot_be_written_becomes_a_record() {
     let geo = geometry();
