@@ -18,8 +18,9 @@
 //! slots hold what the state says and that no accepted image is lost (see [`crate::oracle`]).
 
 use crate::device::Device;
-use crate::oracle::{observe, Driver, Facts, Logged, Observation, Signals, Watch};
+use crate::oracle::{observe, raw_boot_log, Driver, Facts, Logged, Observation, Signals, Watch};
 use crate::scenario::{Scenario, Shape, Step};
+use fwu_shared::state::Phase;
 use fwu_sim_flash::{CutModel, TracedOp};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -579,25 +580,68 @@ pub fn run_cut<const S: usize, const W: usize>(
     ctx: &Ctx<'_, S, W>,
     cut: &Cut,
 ) -> Result<Signals, String> {
-    let (dev, i, mut watch) = cut_device(ctx, cut.op, cut.model, cut.seed)?;
+    let (mut dev, i, mut watch) = cut_device(ctx, cut.op, cut.model, cut.seed)?;
     let t = ctx.trace;
     for (n, &offset) in cut.nested.iter().enumerate() {
+        let before = (dev.clone(), watch.clone());
         let at = dev.flash().op_index() + offset;
         dev.flash_mut().arm_cut(
             at,
             cut.model,
             cut.seed ^ (n as u64 + 1).wrapping_mul(0x9e37_79b9),
         );
-        observe(&dev, ctx.sc, &t.facts, &mut watch);
+        let seen = observe(&dev, ctx.sc, &t.facts, &mut watch);
         let fired = dev.flash().is_cut();
         dev.flash_mut().disarm();
         dev.flash_mut().power_on();
         if !fired {
-            // The recovery finished before the nested cut point: nothing more to cut.
+            // The recovery finished before the nested cut point: nothing more to cut. The
+            // restart to judge is the one below, from the device as it was before this one (a
+            // second restart would be a second boot of an unaccepted trial, which rolls it
+            // back by design).
+            (dev, watch) = before;
             break;
+        }
+        if seen.booted && trial_handed_over(&dev) {
+            // The cut landed in the application, after the boot handed over to an unaccepted
+            // trial: the trial ran and lost power before `accept`, so the next boot rolls it
+            // back by design, and the scenario's reference no longer applies.
+            return trial_cut_off(ctx, &dev, watch);
         }
     }
     ctx.recover_and_continue(&dev, &[i, i + 1], false, watch)
+}
+
+/// Whether the boot log shows a trial that was handed over (the application ran it).
+fn trial_handed_over<const S: usize, const W: usize>(dev: &Device<S, W>) -> bool {
+    raw_boot_log(dev).is_some_and(|log| {
+        let s = log.state();
+        s.phase == Phase::Trial && s.trial_booted
+    })
+}
+
+/// The verdict after a cut inside a trial's application run: the restart must roll the trial
+/// back (`ERROR_TRIAL_NOT_ACCEPTED`) and boot the previous images, with no invariant of the
+/// watch broken.
+fn trial_cut_off<const S: usize, const W: usize>(
+    ctx: &Ctx<'_, S, W>,
+    dev: &Device<S, W>,
+    mut watch: Watch,
+) -> Result<Signals, String> {
+    let after = observe(dev, ctx.sc, &ctx.trace.facts, &mut watch);
+    if let Some(v) = watch.violations.first() {
+        return Err(format!("after a trial was cut off: {v}"));
+    }
+    let rolled_back = after.info.as_ref().is_some_and(|info| {
+        info.iter()
+            .any(|c| c.error == fwu_bootloader::ERROR_TRIAL_NOT_ACCEPTED)
+    });
+    if !(after.booted && rolled_back) {
+        return Err(format!(
+            "a trial cut off after its hand-over was not rolled back: {after:?}"
+        ));
+    }
+    Ok(watch.signals)
 }
 
 /// The first cut at `op`, then a second cut at *every* operation of the recovery that follows
