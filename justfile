@@ -64,23 +64,59 @@ interop:
     @test -x .venv/bin/imgtool || { echo "interop: .venv/bin/imgtool missing; run ./scripts/setup.sh" >&2; exit 1; }
     IMGTOOL="$PWD/.venv/bin/imgtool" cargo test -p fwu-tool --test interop -- --ignored --test-threads 1
 
-# Fuzz the image scanner, flash drivers and record decoder for SECONDS (cargo-fuzz, nightly)
-fuzz-image SECONDS="60":
+# Run cargo-fuzz target TARGET of shared/fuzz (image, state_store, boot_flow, psa_sequence) for SECONDS (nightly)
+fuzz-run TARGET SECONDS="60":
     #!/usr/bin/env bash
     set -euo pipefail
-    log="$PWD/target/fuzz-image.log"
+    log="$PWD/target/fuzz-{{ TARGET }}.log"
     mkdir -p target
-    echo "fuzz-image: cargo +nightly fuzz run image -- -max_total_time={{ SECONDS }} (log: $log)"
-    if ! (cd shared && cargo +nightly fuzz run image -- -max_total_time={{ SECONDS }}) >"$log" 2>&1; then
+    # No sanitizer: the code under test is safe Rust (sha2's SIMD intrinsics aside), and
+    # AddressSanitizer costs 4-6x in executions and a build of its own.
+    echo "fuzz-{{ TARGET }}: cargo +nightly fuzz run -s none {{ TARGET }} -- -max_total_time={{ SECONDS }} (log: $log)"
+    if ! (cd shared && cargo +nightly fuzz run -s none {{ TARGET }} -- -max_total_time={{ SECONDS }}) >"$log" 2>&1; then
         tail -n 60 "$log"
-        echo "fuzz-image: FAILED (crash input under shared/fuzz/artifacts/image/, full log in $log)" >&2
+        echo "fuzz-{{ TARGET }}: FAILED (crash input under shared/fuzz/artifacts/{{ TARGET }}/, full log in $log)" >&2
         exit 1
     fi
     grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1
     grep -E '^Done [0-9]+ runs' "$log" | tail -n 1
 
-# Short fuzzing run for CI (30 seconds)
-fuzz-smoke: (fuzz-image "30")
+# Build every cargo-fuzz target of shared/fuzz (nightly, as fuzz-run builds them)
+fuzz-build:
+    cd shared && cargo +nightly fuzz build -s none
+
+# Fuzz the image scanner, flash drivers and record decoder for SECONDS (cargo-fuzz, nightly)
+fuzz-image SECONDS="60": (fuzz-run "image" SECONDS)
+
+# Fuzz the boot log, catalog and checkpoint map over arbitrary state-partition contents for SECONDS
+fuzz-state-store SECONDS="60": (fuzz-run "state_store" SECONDS)
+
+# Fuzz the whole bootloader over arbitrary state and slot contents for SECONDS
+fuzz-boot-flow SECONDS="60": (fuzz-run "boot_flow" SECONDS)
+
+# Fuzz PSA call sequences with reboots and power cuts against the spec's state machine for SECONDS
+fuzz-psa-sequence SECONDS="60": (fuzz-run "psa_sequence" SECONDS)
+
+# Replay every input of shared/fuzz/regressions/ through its target (TARGET-NAME), then run the reproductions in shared/fuzz/tests/regressions.rs
+fuzz-regressions:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p target
+    for t in image state_store boot_flow psa_sequence; do
+        files=(shared/fuzz/regressions/"$t"-*)
+        [[ -e ${files[0]} ]] || continue
+        log="$PWD/target/fuzz-regressions-$t.log"
+        echo "fuzz-regressions: $t: ${#files[@]} inputs (log: $log)"
+        if ! (cd shared && cargo +nightly fuzz run -s none "$t" "${files[@]#shared/}") >"$log" 2>&1; then
+            tail -n 60 "$log"
+            echo "fuzz-regressions: $t FAILED on a regression input (full log in $log)" >&2
+            exit 1
+        fi
+    done
+    cd shared/fuzz && cargo test -q
+
+# Short fuzzing run for CI: one build of the four targets, the regression inputs and tests, then 10 s of image and 8 s of each other one
+fuzz-smoke: fuzz-build fuzz-regressions (fuzz-run "image" "10") (fuzz-run "state_store" "8") (fuzz-run "boot_flow" "8") (fuzz-run "psa_sequence" "8")
 
 # The demo: real bootloader + embassy app in QEMU: update accepted, self-test reject, watchdog rollback, bad signature, downgrade
 demo:
@@ -94,9 +130,17 @@ demo-signing:
 sim:
     cargo run --release -q -p fwu-sim
 
-# Fault campaigns, exhaustive (`fwu-sim --help` says what each covers; the bit flips take hours): FAULTS is a comma-separated list of models
+# Fault campaigns, exhaustive (`fwu-sim --help` says what each covers; hours): FAULTS is a comma-separated list of models
 sim-full FAULTS="cut,bitflip,readerr,wearout,warm":
     cargo run --release -q -p fwu-sim -- --full --faults {{ FAULTS }}
+
+# Planted mutants of the state, swap, counter and verification code against the tests and the 1 KiB fault campaigns (IDs: only those; about 30 min)
+mutants *IDS:
+    ./scripts/planted-mutants.py {{ IDS }}
+
+# cargo-mutants over the same code (every operator and body it can mutate; many hours: SHARD=k/n runs one part)
+mutants-full *ARGS:
+    ./scripts/mutants.sh {{ ARGS }}
 
 # Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead, QEMU boot time
 bench:

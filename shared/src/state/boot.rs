@@ -477,13 +477,16 @@ impl BootLog {
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
         let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        // Copy by copy (erase, then write): a cut leaves the other copy as it was, so the
-        // counters salvaged so far are never lost.
+        // Copy by copy (erase, then write), in the order a commit would write (the copy that
+        // lacks the state, or is not blank on a fresh log, first): a cut leaves the other copy
+        // as it was, so the state and the counters salvaged so far are never lost.
         let mut at = [None; MAX_COPIES];
-        for (i, a) in at.iter_mut().enumerate() {
+        for i in self.write_order() {
             let copy = self.copy(i)?;
             if slots::rewrite(flash, &copy, frame).await? {
-                *a = Some(0);
+                if let Some(a) = at.get_mut(i) {
+                    *a = Some(0);
+                }
             }
         }
         if at.iter().all(Option::is_none) {

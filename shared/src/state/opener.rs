@@ -470,6 +470,18 @@ impl<'l> Opener<'l> {
         let [fa, fb] = self.copy_flags;
         if a.is_some() && b.is_some() && fa != fb {
             self.log.health = Health::Degraded;
+            // The copy that lacks a flag does not hold the current state: the repair must
+            // write (and, when full, erase) that copy first, never the only one holding the
+            // flag. (Flags differing both ways can only be forged: both stay holders.)
+            let all = self.log.flags;
+            let lacking = match (fa == all, fb == all) {
+                (true, false) => Some(1),
+                (false, true) => Some(0),
+                _ => None,
+            };
+            if let Some(at) = lacking.and_then(|i| self.log.at.get_mut(i)) {
+                *at = None;
+            }
         }
         self.start_progress()
     }
