@@ -477,11 +477,20 @@ impl BootLog {
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
         let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        // Copy by copy (erase, then write), in the order a commit would write (the copy that
-        // lacks the state, or is not blank on a fresh log, first): a cut leaves the other copy
-        // as it was, so the state and the counters salvaged so far are never lost.
+        // Copy by copy (erase, then write), the copy that lacks the state first (on a fresh
+        // log, the one that is not blank; room does not matter, both are erased): a cut leaves
+        // the other copy as it was, so the state and the counters salvaged so far are never
+        // lost.
+        let holds = |i: usize| self.at.get(i).copied().flatten().is_some();
+        let blank = |i: usize| self.blank.get(i).copied().unwrap_or(false);
+        let second_first = if self.health == Health::Fresh {
+            blank(0) && !blank(1)
+        } else {
+            holds(0) && !holds(1)
+        };
+        let order = if second_first { [1, 0] } else { [0, 1] };
         let mut at = [None; MAX_COPIES];
-        for i in self.write_order() {
+        for i in order {
             let copy = self.copy(i)?;
             if slots::rewrite(flash, &copy, frame).await? {
                 if let Some(a) = at.get_mut(i) {
