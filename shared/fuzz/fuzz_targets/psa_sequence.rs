@@ -47,12 +47,6 @@
 //!   that was not written in this download: the flash below it holds exactly what was written;
 //!   after `clean` the secondary slot is erased; a backup the boot record names verifies.
 //!
-//! One finding reported and not fixed yet ends an input instead of failing it
-//! (`regressions/state_store-flag-copy-erased-first`, `tests/regressions.rs`): when both copies
-//! of the boot log hold the current record but only one a flag after it (a flag write cut
-//! between the copies), a cut commit that erases that copy first takes the state back a phase;
-//! a state outside the model's after such a cut is attributed to it
-//! (`fwu_shared_fuzz::inspect::flag_split`).
 #![no_main]
 
 use core::cell::RefCell;
@@ -70,7 +64,6 @@ use fwu_shared::{ComponentId, Error, FwuResult, ImageVersion, State, Success};
 use fwu_shared_fuzz::flash::Checked;
 use fwu_shared_fuzz::images::{images, keys, verify, FACTORY_0, FACTORY_2};
 use fwu_shared_fuzz::input::Input;
-use fwu_shared_fuzz::inspect;
 use fwu_shared_fuzz::layout::{Geo, IDS};
 use fwu_shared_fuzz::paint::put;
 use fwu_shared_fuzz::trace;
@@ -673,10 +666,8 @@ impl Harness {
         let before = scope.unchanged(&want).then(|| self.flash_bytes());
         trace!("  predicted {want:?}");
         self.allow(scope.ranges(), "the ranges of this call");
-        let mut split = false;
         if let Some((at, model, seed)) = cut {
             let mut cells = self.cells.borrow_mut();
-            split = inspect::flag_split(&mut cells.sim, geo());
             let at = cells.sim.op_index() + at;
             cells.sim.arm_cut(at, model, seed);
         }
@@ -709,7 +700,7 @@ impl Harness {
             pre.comps.iter_mut().for_each(|c| c.clean = false);
             let allowed = [pre.rebooted(), post.rebooted()];
             let report = self.boot();
-            self.after_boot(&report, &allowed, floors, "boot after a cut call", split);
+            self.after_boot(&report, &allowed, floors, "boot after a cut call");
             return;
         }
         if got != want {
@@ -753,10 +744,9 @@ impl Harness {
         let mut allowed = vec![self.model.rebooted()];
         let Some((at, model, seed)) = cut else {
             let report = self.boot();
-            self.after_boot(&report, &allowed, floors, "boot", false);
+            self.after_boot(&report, &allowed, floors, "boot");
             return;
         };
-        let split = inspect::flag_split(&mut self.cells.borrow_mut().sim, geo());
         {
             let mut cells = self.cells.borrow_mut();
             let at = cells.sim.op_index() + at;
@@ -769,33 +759,19 @@ impl Harness {
             // next boot then rolls it back.
             allowed.push(allowed[0].rebooted());
             let report = self.boot();
-            self.after_boot(&report, &allowed, floors, "boot after a cut boot", split);
+            self.after_boot(&report, &allowed, floors, "boot after a cut boot");
         } else {
             self.cells.borrow_mut().sim.disarm();
             let report = first.unwrap_or_else(|e| panic!("the boot failed: {e:?}"));
-            self.after_boot(&report, &allowed, floors, "boot", false);
+            self.after_boot(&report, &allowed, floors, "boot");
         }
     }
 
-    /// Check a boot, start the service, and match its report against `allowed`. `split`: the
-    /// boot log held a flag in one copy only before the cut (a known, reported finding, see
-    /// `fwu_shared_fuzz::inspect::flag_split`): a state outside `allowed` then ends the input.
-    fn after_boot(
-        &mut self,
-        report: &BootReport,
-        allowed: &[Model],
-        floors: [u32; 2],
-        what: &str,
-        split: bool,
-    ) {
+    /// Check a boot, start the service, and match its report against `allowed`.
+    fn after_boot(&mut self, report: &BootReport, allowed: &[Model], floors: [u32; 2], what: &str) {
         self.check_boot(report, &floors);
         self.start_service();
         if let Err(e) = self.observe(allowed, what, true) {
-            if split {
-                trace!("known finding (a flag in one copy, erased first by a cut commit): {e}");
-                self.stopped = true;
-                return;
-            }
             panic!("{e}");
         }
         let now = self.floors();

@@ -39,17 +39,7 @@
 //! or `Corrupt` meets a second fault with the cut, and pieces forged by the painter (well-formed
 //! records, entries and words with any fields, such as two of one generation) are outside the
 //! fault model (no fault at rest forges a CRC): the store must then only open again, consistent.
-//! `step_done` is only called with the next step, as the swap engine calls it. One
-//! finding reported and not fixed yet is not checked (`tests/regressions.rs`,
-//! `regressions/state_store-{fresh,degraded}-format-cut`): `format` rewrites copy 0 first
-//! whatever the copies hold, so a cut there corrupts a fresh log whose copy 1 alone is not
-//! blank, and loses the state and floors of a degraded log that copy 0 alone holds; likewise
-//! `Catalog::format` (erasing copy 0 first) corrupts a fresh catalog whose copy 1 alone is not
-//! blank, or a degraded one whose copy 1 holds garbage, and brings back older records of a
-//! degraded one (`regressions/state_store-{fresh,degraded}-catalog-format-*`). Nor is a cut
-//! write to a log whose copies hold the current record with different flags: the commit may
-//! erase the copy holding a flag first, and the state goes back a phase
-//! (`regressions/state_store-flag-copy-erased-first`).
+//! `step_done` is only called with the next step, as the swap engine calls it.
 #![no_main]
 
 use embassy_futures::block_on;
@@ -224,26 +214,6 @@ fn same_but_gen(a: &BootRecord, b: &BootRecord) -> bool {
 }
 
 impl<const S: usize, const W: usize> Stores<S, W> {
-    /// Whether `format` on `log` (as found on the flash) meets a known, reported finding: a
-    /// fresh log whose copy 0 is blank and copy 1 is not, or a degraded log whose copy 0 holds
-    /// the current record (copy 1 lacks it, or a flag after it).
-    fn format_finding(&mut self, log: &BootLog) -> bool {
-        let records = inspect::boot_records(&mut self.flash.sim, &self.geo);
-        let gen = log.state().gen;
-        match log.health() {
-            Health::Fresh => self.blank(&self.boot[0]) && !self.blank(&self.boot[1]),
-            Health::Degraded => records.iter().any(|(c, _, r)| *c == 0 && r.gen == gen),
-            _ => false,
-        }
-    }
-
-    /// Whether `range` of the flash reads erased.
-    fn blank(&self, range: &Range<u32>) -> bool {
-        self.flash.sim.contents()[range.start as usize..range.end as usize]
-            .iter()
-            .all(|&b| b == 0xff)
-    }
-
     fn state_bytes(&self) -> Vec<u8> {
         self.flash.sim.contents()[self.geo.state.start as usize..self.geo.state.end as usize]
             .to_vec()
@@ -428,21 +398,7 @@ impl<const S: usize, const W: usize> Stores<S, W> {
         // The same operation again on the real flash, with the cut armed.
         let new_state = log.state();
         let mut log = before.clone();
-        let mut single_fault = self.single_fault(before.health());
-        // Known and reported (`tests/regressions.rs`): `format` rewrites copy 0 first whatever
-        // the copies hold, so a cut there turns a fresh log whose copy 1 alone is not blank
-        // corrupt (regressions/state_store-fresh-format-cut), and loses the state and the floors
-        // of a degraded log that copy 0 alone holds (regressions/state_store-degraded-format-cut).
-        // The promise is not checked in these two cases.
-        if name == "format" && self.format_finding(&before) {
-            single_fault = false;
-        }
-        // Known and reported (regressions/state_store-flag-copy-erased-first): when both copies
-        // hold the current record but only one holds a flag after it, a commit may erase that
-        // copy first, and a cut there takes the state back a phase. Not checked then.
-        if inspect::flag_split(&mut self.flash.sim, &self.geo) {
-            single_fault = false;
-        }
+        let single_fault = self.single_fault(before.health());
         if fwu_shared_fuzz::tracing() {
             for (copy, slot, r) in inspect::boot_records(&mut self.flash.sim, &self.geo) {
                 trace!(
@@ -602,7 +558,7 @@ impl<const S: usize, const W: usize> Stores<S, W> {
         // As for the boot log. Two faults are not promised: copies that each hold a record the
         // other lacks (a fault at rest, then a cut between the copies) may lose one to a cut
         // compaction (regressions/state_store-split-catalog-cut, `tests/regressions.rs`).
-        let mut single_fault = self.single_fault(before.health());
+        let single_fault = self.single_fault(before.health());
         if fwu_shared_fuzz::tracing() {
             for (copy, slot, e) in inspect::catalog_entries(&mut self.flash.sim, &self.geo) {
                 let r = e.record;
@@ -614,20 +570,6 @@ impl<const S: usize, const W: usize> Stores<S, W> {
                     r.download
                 );
             }
-        }
-        // Known and reported (regressions/state_store-{fresh,degraded}-catalog-format-*):
-        // `format` erases copy 0 first, so a cut there turns a fresh catalog whose copy 1 alone
-        // is not blank, or a degraded one whose copy 1 holds garbage, corrupt, and brings back
-        // the older records of a degraded one whose copy 1 lacks the current ones. Not checked
-        // in these cases.
-        if op == 8
-            && match before.health() {
-                Health::Fresh => self.blank(&self.cat[0]) && !self.blank(&self.cat[1]),
-                Health::Degraded => true,
-                _ => false,
-            }
-        {
-            single_fault = false;
         }
         Self::arm(&mut self.flash, cut);
         let _ = run(&mut cat, &mut self.flash);

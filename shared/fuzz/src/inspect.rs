@@ -1,14 +1,12 @@
 //! Reading the raw state partition: for the stories the targets print while replaying an input
-//! with `FWU_FUZZ_TRACE`, and to recognise the configuration of a reported finding.
+//! with `FWU_FUZZ_TRACE`, and to recognise the configuration of a forged input.
 
 use crate::layout::Geo;
-use crate::paint::KIND_FLAG;
 use embassy_futures::block_on;
 use embedded_storage_async::nor_flash::NorFlash;
 use fwu_shared::state::catalog::Entry;
-use fwu_shared::state::geometry::FLAG_COUNT;
-use fwu_shared::state::slots::{pattern, read_record, word_is};
-use fwu_shared::state::{BootLog, BootRecord};
+use fwu_shared::state::slots::read_record;
+use fwu_shared::state::BootRecord;
 
 /// Every boot record that decodes in either copy of the boot log, as (copy, slot, record).
 pub fn boot_records<F: NorFlash>(flash: &mut F, geo: &Geo) -> Vec<(usize, u32, BootRecord)> {
@@ -36,38 +34,6 @@ pub fn catalog_entries<F: NorFlash>(flash: &mut F, geo: &Geo) -> Vec<(usize, u32
         }
     }
     out
-}
-
-/// Whether both copies of the boot log hold the current record but not the same flag words
-/// after it (a flag write cut between the copies): the configuration of the reported finding
-/// `regressions/state_store-flag-copy-erased-first` (`tests/regressions.rs`), where the next
-/// commit may erase the copy holding the flag first and a cut there takes the state back.
-pub fn flag_split<F: NorFlash>(flash: &mut F, geo: &Geo) -> bool {
-    let Ok(log) = block_on(BootLog::open(flash, &geo.layout())) else {
-        return false;
-    };
-    let gen = log.state().gen;
-    let sg = geo.state_geometry();
-    let mut flags = [None::<u32>; 2];
-    for (i, copy) in sg.boot.iter().enumerate() {
-        for slot in (0..copy.slots).rev() {
-            let addr = copy.slot(slot);
-            let rec: Option<BootRecord> = block_on(read_record(flash, addr)).ok().flatten();
-            if rec.is_some_and(|r| r.gen == gen) {
-                let mut bits = 0u32;
-                for f in 0..FLAG_COUNT {
-                    let at = addr + sg.boot_slot.flags + f * sg.write;
-                    let p = pattern(gen, KIND_FLAG, f);
-                    if block_on(word_is(flash, at, p)).unwrap_or(false) {
-                        bits |= 1 << f;
-                    }
-                }
-                flags[i] = Some(bits);
-                break;
-            }
-        }
-    }
-    matches!(flags, [Some(a), Some(b)] if a != b)
 }
 
 /// Whether a boot record shows a higher counter than another record of the same or a newer

@@ -219,7 +219,6 @@ fn a_cut_format_of_a_degraded_log_keeps_its_floors() {
 /// catalog reads `Corrupt`. Only a corrupt catalog is formatted today (`recover_state`), so
 /// this is reachable through the API only; erasing the non-blank copy first would close it.
 #[test]
-#[ignore = "open: Catalog::format erases copy 0 first; only recover_state calls it, on a catalog that is already corrupt"]
 fn a_cut_format_of_a_fresh_catalog_with_one_garbage_copy_never_corrupts_it() {
     use fwu_shared::state::Catalog;
     let geo = Geo::new(1024, 4);
@@ -259,7 +258,6 @@ fn a_cut_format_of_a_fresh_catalog_with_one_garbage_copy_never_corrupts_it() {
 /// is cut while it erases copy 0 (left with random bytes): both copies hold garbage and the
 /// catalog reads `Corrupt`. Erasing first the copy that holds no entry would close it.
 #[test]
-#[ignore = "open: Catalog::format erases copy 0 first; only recover_state calls it, on a catalog that is already corrupt"]
 fn two_cuts_never_corrupt_a_catalog_through_format() {
     use fwu_shared::state::{Catalog, ComponentRecord};
     let geo = Geo::new(1024, 4);
@@ -311,7 +309,6 @@ fn two_cuts_never_corrupt_a_catalog_through_format() {
 /// before it erased copy 1 brings back copy 1's older record: the component reads neither what
 /// it read before the format nor nothing.
 #[test]
-#[ignore = "open: Catalog::format erases copy 0 first; only recover_state calls it, on a catalog that is already corrupt"]
 fn a_cut_format_of_a_degraded_catalog_never_brings_back_an_older_record() {
     use fwu_shared::state::{Catalog, ComponentRecord};
     use fwu_shared::State;
@@ -391,6 +388,58 @@ fn set_flag_during_a_swap_keeps_the_progress() {
         reread.state(),
         "the log in RAM and the flash disagree after set_flag"
     );
+}
+
+/// `regressions/state_store-torn-flag-keeps-other-copy-steps` (found by `state_store` in CI's
+/// short run).
+///
+/// Swap step `s` is one word in copy `s % 2`. Since a copy whose flag words lack a flag the
+/// other holds is no longer a holder of the state (so that a repair writes it first), `open`
+/// also stopped reading *its* swap steps: a flag torn in copy 1 during a revert then lost step
+/// 1 (held by copy 1 alone) although nothing of it was damaged, and the log read a step done
+/// fewer than before the flag. Only a flag that leaves the swap running shows it, and the
+/// bootloader sets none (each of its flags during a swap ends the swap), so this broke the
+/// store's promise without a reachable fault. Fixed: the steps of a copy are read whenever it
+/// holds the record.
+#[test]
+fn a_flag_torn_in_one_copy_keeps_the_steps_the_other_copy_holds() {
+    use fwu_shared::state::{Direction, Flag, Members, Phase};
+    let geo = Geo::new(1024, 4);
+    let layout = geo.layout();
+    for model in CutModel::ALL {
+        for seed in 0..8 {
+            let mut flash = device(&geo);
+            let mut log = block_on(BootLog::open(&mut flash, &layout)).unwrap();
+            let mut sectors = [0u16; MAX_COMPONENTS];
+            sectors[0] = 4;
+            let trial = BootRecord {
+                phase: Phase::Trial,
+                members: Members(1),
+                sectors,
+                ..BootRecord::default()
+            };
+            block_on(log.commit(&mut flash, &trial)).unwrap();
+            block_on(log.set_flag(&mut flash, Flag::Revert)).unwrap();
+            block_on(log.step_done(&mut flash, Direction::Revert, 0)).unwrap();
+            block_on(log.step_done(&mut flash, Direction::Revert, 1)).unwrap();
+            let before = log.state();
+            assert_eq!((before.phase, before.done), (Phase::Reverting, 2));
+            // A flag that does not move the phase on (the bootloader sets none during a swap,
+            // but a cut flag write must leave the state before or after it, whatever the
+            // flag), written to copy 0, then copy 1: cut the second write.
+            let at = flash.op_index() + 1;
+            flash.arm_cut(at, model, seed);
+            let _ = block_on(log.set_flag(&mut flash, Flag::RevertInvalid));
+            flash.power_on();
+            let now = block_on(BootLog::open(&mut flash, &layout))
+                .unwrap()
+                .state();
+            assert_eq!(
+                now, before,
+                "{model:?}/{seed}: a cut flag write lost a swap step"
+            );
+        }
+    }
 }
 
 /// The catalog half of `regressions/state_store-fresh-garbage-cut` (found by `state_store`):

@@ -255,17 +255,7 @@ impl Catalog {
             id: c,
             record: *record,
         };
-        // A copy missing a current entry is completed first, so that a copy that holds them all
-        // is never erased while it is the only one.
-        // On a fresh catalog the copy that is not blank goes first (a cut while writing it
-        // leaves the blank one blank).
-        let [b0, b1] = self.blank;
-        let second_first = if self.health == Health::Fresh {
-            b0 && !b1
-        } else {
-            self.held[0] == self.present() && self.held[1] != self.present()
-        };
-        let order = if second_first { [1, 0] } else { [0, 1] };
+        let order = if self.second_first() { [1, 0] } else { [0, 1] };
         let mut took = [false; COPIES];
         let mut error = StateError::WriteFailed;
         for i in order {
@@ -375,10 +365,28 @@ impl Catalog {
         Ok(true)
     }
 
+    /// Whether a write touches copy 1 before copy 0. A copy missing a current entry goes
+    /// first, so that a copy that holds them all is never erased while it is the only one; on
+    /// a fresh catalog the copy that is not blank goes first (a cut while writing it leaves
+    /// the blank one blank).
+    fn second_first(&self) -> bool {
+        let [b0, b1] = self.blank;
+        if self.health == Health::Fresh {
+            b0 && !b1
+        } else {
+            self.held[0] == self.present() && self.held[1] != self.present()
+        }
+    }
+
     /// Erase both copies: every component reads as never written (READY). For the explicit
     /// recovery of a corrupt catalog.
     pub async fn format<F: NorFlash>(&mut self, flash: &mut F) -> Result<(), StateError> {
-        for copy in self.copies {
+        // The copy worth less goes first, so a cut leaves the other as it was: on a fresh
+        // catalog the one that is not blank (the blank one keeps it fresh), otherwise the one
+        // that lacks a current entry (the other keeps every record).
+        let order = if self.second_first() { [1, 0] } else { [0, 1] };
+        for i in order {
+            let copy = self.copies.get(i).ok_or(StateError::Layout)?;
             let r = copy.range();
             flash
                 .erase(r.start, r.end)

@@ -69,6 +69,10 @@ pub struct Opener<'l> {
     /// Flags read in each copy (they are written to both: a difference is a write one copy
     /// lost, repaired by rewriting the state).
     copy_flags: [u8; MAX_COPIES],
+    /// Copies whose marks (flags, swap steps) are read: those holding the winning record and
+    /// readable. A copy that lacks a flag stays one: it is no holder for the repair, but the
+    /// swap steps it holds were written after every flag of the swap and still count.
+    marks: [bool; MAX_COPIES],
 }
 
 /// Whether `a` and `b` hold the same bytes (word-wise: this runs at every boot).
@@ -93,6 +97,7 @@ impl<'l> Opener<'l> {
             first: [0; FRAME],
             same: false,
             copy_flags: [0; MAX_COPIES],
+            marks: [false; MAX_COPIES],
         }
     }
 
@@ -353,6 +358,9 @@ impl<'l> Opener<'l> {
                 if let Some(a) = self.log.at.get_mut(copy) {
                     *a = None;
                 }
+                if let Some(m) = self.marks.get_mut(copy) {
+                    *m = false;
+                }
                 self.log.health = Health::Degraded;
                 match (self.stage, self.holder_after(copy)) {
                     (Stage::Flags { .. }, Some(next)) => Stage::Flags {
@@ -432,6 +440,7 @@ impl<'l> Opener<'l> {
         }
         log.stored.counters = counters;
         log.at = at;
+        self.marks = at.map(|s| s.is_some());
         log.health = health;
         log.done = if log.stored.phase.swapping() {
             log.stored.done
@@ -452,14 +461,14 @@ impl<'l> Opener<'l> {
         FlagSet::after(self.log.stored.phase)
     }
 
-    /// The first copy that holds the winning record.
+    /// The first copy whose marks are read.
     fn holder_after_start(&self) -> Option<usize> {
-        (0..MAX_COPIES).find(|&i| self.log.at.get(i).copied().flatten().is_some())
+        (0..MAX_COPIES).find(|&i| self.marks.get(i).copied().unwrap_or(false))
     }
 
-    /// The next copy after `copy` that holds the winning record.
+    /// The next copy after `copy` whose marks are read.
     fn holder_after(&self, copy: usize) -> Option<usize> {
-        (copy + 1..MAX_COPIES).find(|&i| self.log.at.get(i).copied().flatten().is_some())
+        (copy + 1..MAX_COPIES).find(|&i| self.marks.get(i).copied().unwrap_or(false))
     }
 
     /// Every holder's flags read: copies that hold the record but not the same flags lost a
