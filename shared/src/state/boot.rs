@@ -318,7 +318,7 @@ impl BootLog {
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
         let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        let order = self.write_order();
+        let order = self.write_order(false);
         let mut at = [None; MAX_COPIES];
         let mut error = StateError::WriteFailed;
         for i in order {
@@ -353,11 +353,12 @@ impl BootLog {
         Ok(())
     }
 
-    /// Which copy a commit writes first. A copy is only erased (rewritten for lack of room)
-    /// once the other holds the new record, when that can be arranged: a copy with room goes
-    /// first; else the copy that lacks the current state (erasing it loses nothing); on a fresh
-    /// log, the copy that is not blank (a cut while writing it leaves the blank one blank).
-    fn write_order(&self) -> [usize; MAX_COPIES] {
+    /// Which copy a write takes first. A copy is only erased (rewritten for lack of room, or
+    /// by `erasing` both as [`BootLog::format`] does) once the other holds the new record, when
+    /// that can be arranged: a copy with room goes first (unless both are erased anyway); else
+    /// the copy that lacks the current state (erasing it loses nothing); on a fresh log, the
+    /// copy that is not blank (a cut while writing it leaves the blank one blank).
+    fn write_order(&self, erasing: bool) -> [usize; MAX_COPIES] {
         let room = |i: usize| {
             let slots = self.geo.boot.get(i).map_or(0, |c| c.slots);
             self.ends.get(i).copied().unwrap_or(slots) < slots
@@ -366,7 +367,7 @@ impl BootLog {
         let blank = |i: usize| self.blank.get(i).copied().unwrap_or(false);
         let second_first = if self.health == Health::Fresh {
             blank(0) && !blank(1)
-        } else if room(0) != room(1) {
+        } else if !erasing && room(0) != room(1) {
             room(1)
         } else {
             holds(0) && !holds(1)
@@ -477,18 +478,10 @@ impl BootLog {
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
         let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        // Copy by copy (erase, then write), the copy that lacks the state first (on a fresh
-        // log, the one that is not blank; room does not matter, both are erased): a cut leaves
+        // Copy by copy (erase, then write), the copy that lacks the state first: a cut leaves
         // the other copy as it was, so the state and the counters salvaged so far are never
         // lost.
-        let holds = |i: usize| self.at.get(i).copied().flatten().is_some();
-        let blank = |i: usize| self.blank.get(i).copied().unwrap_or(false);
-        let second_first = if self.health == Health::Fresh {
-            blank(0) && !blank(1)
-        } else {
-            holds(0) && !holds(1)
-        };
-        let order = if second_first { [1, 0] } else { [0, 1] };
+        let order = self.write_order(true);
         let mut at = [None; MAX_COPIES];
         for i in order {
             let copy = self.copy(i)?;
