@@ -94,11 +94,7 @@ fn reads_of_next_boot(dev: &Dev) -> std::ops::Range<u64> {
 /// becomes the floor, so the valid previous image can never come back.
 #[test]
 fn a_read_error_in_the_backup_check_never_makes_a_trial_permanent() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, v1, v2) = running_v1();
     into_trial(&dev, &v2);
     // The next boot is the automatic revert.
     for read in reads_of_next_boot(&dev) {
@@ -369,11 +365,7 @@ fn the_first_boot_never_installs_below_the_running_counter() {
 /// stored security counters are gone (the raw boot log is blank: floor 0).
 #[test]
 fn recover_state_never_erases_the_floor_it_cannot_rewrite() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, _, v2) = running_v1();
     update_and_accept(&dev, &v2);
     assert_eq!(log(&dev).counter(0), 2);
     let g = geo(&dev);

@@ -66,11 +66,7 @@ fn flipped_bits_in_state_headers_change_nothing() {
 
 #[test]
 fn a_flipped_bit_in_a_checkpoint_page_header_never_wipes_state() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, _, v2) = running_v1();
     let resume = {
         let svc = dev.service().unwrap();
         call(svc.start(0, None)).unwrap();
@@ -136,11 +132,7 @@ fn a_corrupt_newest_record_is_not_read_as_the_previous_one() {
 
 #[test]
 fn a_read_error_while_reading_the_counters_never_lowers_the_floor() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, v1, v2) = running_v1();
     update_and_accept(&dev, &v2);
     assert_eq!(dev.counters().unwrap()[0], 2);
     // The primary slot is rolled back to v1 behind the bootloader's back.
@@ -215,11 +207,7 @@ fn a_record_whose_sectors_exceed_the_slot_moves_nothing_outside_it() {
 
 #[test]
 fn a_record_claiming_more_steps_than_the_swap_is_not_believed() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, v1, v2) = running_v1();
     {
         let svc = dev.service().unwrap();
         assert_eq!(download(&svc, 0, &v2), DONE);
@@ -253,11 +241,7 @@ fn a_record_claiming_more_steps_than_the_swap_is_not_believed() {
 
 #[test]
 fn a_revert_keeps_a_valid_trial_when_the_backup_does_not_verify() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, v1, v2) = running_v1();
     into_trial(&dev, &v2);
     let backup = dev.slots(0).secondary as usize;
     assert!(dev.flash().contents()[backup..].starts_with(&v1));
@@ -333,11 +317,7 @@ fn a_lower_counter_is_never_installed_over_a_running_image() {
 
 #[test]
 fn both_boot_log_copies_lost_boot_what_verifies_and_report_until_recovered() {
-    let dev = device();
-    let v1 = img(1, 1, 1);
-    let v2 = img(2, 2, 2);
-    dev.factory(0, &v1);
-    dev.boot().unwrap();
+    let (dev, v1, v2) = running_v1();
     update_and_accept(&dev, &v2);
     // Garbage over the first word of every slot of both copies.
     let g = geo(&dev);

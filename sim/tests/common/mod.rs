@@ -88,14 +88,21 @@ pub fn update_and_accept(dev: &Dev, image: &[u8]) {
     assert_eq!(call(svc.clean(0)), DONE);
 }
 
-/// A device running v1 (counter 1) in component 0 with v2 (counter 2) downloaded and
-/// installed: the next boot is v2's install boot. Returns the device, v1 and v2.
-pub fn install_pending() -> (Dev, Vec<u8>, Vec<u8>) {
+/// A device that booted v1 (counter 1) in component 0, with v2 (counter 2) at hand. Returns
+/// the device, v1 and v2.
+pub fn running_v1() -> (Dev, Vec<u8>, Vec<u8>) {
     let dev = device();
     let v1 = img(1, 1, 1);
     let v2 = img(2, 2, 2);
     dev.factory(0, &v1);
     dev.boot().unwrap();
+    (dev, v1, v2)
+}
+
+/// A device running v1 (counter 1) in component 0 with v2 (counter 2) downloaded and
+/// installed: the next boot is v2's install boot. Returns the device, v1 and v2.
+pub fn install_pending() -> (Dev, Vec<u8>, Vec<u8>) {
+    let (dev, v1, v2) = running_v1();
     {
         let svc = dev.service().unwrap();
         assert_eq!(download(&svc, 0, &v2), DONE);
