@@ -101,10 +101,14 @@ pub enum StateReport {
     Degraded,
     /// A new device: the first state was written.
     Fresh,
-    /// The state could not be trusted (both copies unreadable, or the counter backend failed):
-    /// no install or revert was attempted; active images were checked against the highest
-    /// counters any readable copy shows.
+    /// The state could not be trusted (neither copy holds a valid record, and they are not
+    /// blank): no install or revert was attempted; active images were checked against the
+    /// highest counters any readable record shows.
     Corrupt,
+    /// The state could not be read (no read of the boot log succeeded, or the counter backend
+    /// failed): a flash or backend that fails, not bad contents. As for `Corrupt`, nothing was
+    /// installed or reverted and active images were checked against the floors at hand.
+    Unreadable,
 }
 
 /// Why an active image may not run.
@@ -144,7 +148,7 @@ impl BootReport {
 
     /// Whether the persisted state could be used.
     pub fn state_readable(&self) -> bool {
-        self.state != StateReport::Corrupt
+        !matches!(self.state, StateReport::Corrupt | StateReport::Unreadable)
     }
 
     fn refuse(&mut self, c: ComponentId, why: Refusal) {
@@ -241,9 +245,9 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
         let opened = BootLog::open_blocking(flash, &self.layout);
-        let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
+        let (log, readable) = self.or_unreadable(opened, F::WRITE_SIZE)?;
         let mut adapter = BlockingAsync::new(flash);
-        embassy_futures::block_on(self.run(&mut adapter, log))
+        embassy_futures::block_on(self.run(&mut adapter, log, readable))
     }
 
     /// Run the boot flow on an async flash.
@@ -253,25 +257,26 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     ) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
         let opened = BootLog::open(flash, &self.layout).await;
-        let log = self.or_unreadable(opened, F::WRITE_SIZE)?;
-        self.run(flash, log).await
+        let (log, readable) = self.or_unreadable(opened, F::WRITE_SIZE)?;
+        self.run(flash, log, readable).await
     }
 
-    /// The boot log as opened, or, when not one read of it succeeded, an unreadable (corrupt)
-    /// one: the boot then acts on nothing but still runs what verifies, instead of stopping
-    /// every boot of a device whose state sectors fail. (One failed read never gets here: the
-    /// opener reads that copy as missing and takes the state from the other.)
+    /// The boot log as opened and `true`, or, when not one read of it succeeded, an unreadable
+    /// (corrupt) one and `false`: the boot then acts on nothing but still runs what verifies,
+    /// instead of stopping every boot of a device whose state sectors fail. (One failed read
+    /// never gets here: the opener reads that copy as missing and takes the state from the
+    /// other.)
     fn or_unreadable(
         &self,
         opened: Result<BootLog, StateError>,
         write: usize,
-    ) -> Result<BootLog, BootError> {
+    ) -> Result<(BootLog, bool), BootError> {
         match opened {
             Err(StateError::Flash) => {
                 let write = u32::try_from(write).map_err(|_| BootError::State)?;
-                Ok(BootLog::unreadable(&self.layout, write)?)
+                Ok((BootLog::unreadable(&self.layout, write)?, false))
             }
-            other => Ok(other?),
+            other => Ok((other?, true)),
         }
     }
 
@@ -286,11 +291,12 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             .map_err(BootError::Layout)
     }
 
-    /// Steps 1–6 once the boot log is read.
+    /// Steps 1–6 once the boot log is read (`readable`: some read of it succeeded).
     async fn run<F: AsyncNorFlash>(
         &mut self,
         flash: &mut F,
         mut log: BootLog,
+        readable: bool,
     ) -> Result<BootReport, BootError> {
         let mut report = BootReport::default();
         // The floors: every stored copy's highest, and the backend's; a backend that cannot be
@@ -321,9 +327,10 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             Health::Fresh => StateReport::Fresh,
             Health::Corrupt => StateReport::Corrupt,
         };
-        let act = backend_ok && report.state != StateReport::Corrupt;
-        if !act {
-            report.state = StateReport::Corrupt;
+        if !readable || !backend_ok {
+            report.state = StateReport::Unreadable;
+        }
+        if !report.state_readable() {
             if self.config.authenticate_active {
                 self.check_active(flash, &mut log, &floors, &mut report, false)
                     .await?;

@@ -402,12 +402,12 @@ fn the_counter_backend_is_a_floor_and_its_failure_stops_every_action() {
         r.action
     );
     // A backend that cannot be read: nothing is acted on (the staged update stays staged),
-    // the state counts as corrupt, and what verifies above the stored floors still runs.
+    // the state counts as unreadable, and what verifies above the stored floors still runs.
     let (mut f, _old, _new) = staged_update(10_000, 9_000);
     let r = boot_with(&mut f, Backend(Err(CounterError)));
     assert_eq!(
         (r.action, r.state),
-        (BootAction::None, StateReport::Corrupt)
+        (BootAction::None, StateReport::Unreadable)
     );
     assert!(r.may_run(0));
     assert_eq!(txn(&mut f).phase, Phase::Staged);

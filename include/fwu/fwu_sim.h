@@ -73,6 +73,9 @@ extern "C" {
                                       the active images were only authenticated. */
 #define FWU_SIM_STATE_DEGRADED 4 /**< One copy lacked the state and could not be rewritten: the
                                       state is intact but held by one copy. */
+#define FWU_SIM_STATE_UNREADABLE 5 /**< No read of the boot log succeeded (or the counter
+                                        backend failed): as CORRUPT, the active images were
+                                        only authenticated. */
 
 /** What the bootloader reported at the last boot (fwu_sim_last_boot()). */
 typedef struct fwu_sim_boot_t {

@@ -153,7 +153,7 @@ impl Facts {
 pub struct Signals {
     /// Boots that stopped with an error.
     pub boot_errors: u64,
-    /// Boot reports with `StateReport::Corrupt`.
+    /// Boot reports with `StateReport::Corrupt` or `StateReport::Unreadable`.
     pub corrupt: u64,
     /// Boot reports with `StateReport::Repaired` (a masked fault: not a signal of a change).
     pub repaired: u64,
@@ -283,7 +283,7 @@ impl Signals {
 
     fn note_boot(&mut self, r: &BootReport) {
         match r.state {
-            StateReport::Corrupt => self.corrupt += 1,
+            StateReport::Corrupt | StateReport::Unreadable => self.corrupt += 1,
             StateReport::Repaired => self.repaired += 1,
             StateReport::Ok | StateReport::Fresh => {}
             // Any other report (the state held by one copy only) says a fault is there.

@@ -124,6 +124,7 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
         StateReport::Degraded => "degraded",
         StateReport::Fresh => "fresh",
         StateReport::Corrupt => "corrupt",
+        StateReport::Unreadable => "unreadable",
     };
     let _ = write!(
         con,

@@ -79,6 +79,9 @@ pub const FWU_SIM_STATE_FRESH: u32 = 2;
 pub const FWU_SIM_STATE_CORRUPT: u32 = 3;
 /// `FWU_SIM_STATE_DEGRADED`: one copy lacked the state and could not be rewritten.
 pub const FWU_SIM_STATE_DEGRADED: u32 = 4;
+/// `FWU_SIM_STATE_UNREADABLE`: no read of the boot log succeeded (or the counter backend
+/// failed): as for `FWU_SIM_STATE_CORRUPT`, the active images were only checked.
+pub const FWU_SIM_STATE_UNREADABLE: u32 = 5;
 
 const S: u32 = SECTOR_SIZE as u32;
 
@@ -321,6 +324,7 @@ impl FwuSimBoot {
             StateReport::Fresh => FWU_SIM_STATE_FRESH,
             StateReport::Corrupt => FWU_SIM_STATE_CORRUPT,
             StateReport::Degraded => FWU_SIM_STATE_DEGRADED,
+            StateReport::Unreadable => FWU_SIM_STATE_UNREADABLE,
         };
         FwuSimBoot {
             action,

@@ -465,6 +465,7 @@ fn sim_expectations(e: &mut BTreeMap<String, String>) {
     value("FWU_SIM_STATE_REPAIRED", FWU_SIM_STATE_REPAIRED.into());
     value("FWU_SIM_STATE_FRESH", FWU_SIM_STATE_FRESH.into());
     value("FWU_SIM_STATE_CORRUPT", FWU_SIM_STATE_CORRUPT.into());
+    value("FWU_SIM_STATE_UNREADABLE", FWU_SIM_STATE_UNREADABLE.into());
     value("FWU_SIM_STATE_DEGRADED", FWU_SIM_STATE_DEGRADED.into());
 }
 
