@@ -24,6 +24,7 @@ use fwu_shared::image::{
     scan_flash, scan_flash_async, scan_slice, ImageError, KeyRing, PublicKey, ScannedImage, Scanner,
 };
 use fwu_shared::record;
+use fwu_sim_flash::rng::Rng;
 use libfuzzer_sys::fuzz_target;
 
 const KEYS: [PublicKey; 1] = [PublicKey([7u8; 32])];
@@ -39,7 +40,7 @@ type ScanResult = Result<ScannedImage, ImageError>;
 
 fuzz_target!(|data: &[u8]| {
     let (slot, image) = split_input(data);
-    let mut rng = Rng::new(data);
+    let mut rng = Choices::new(data);
 
     let by_slice = scan_slice(image, slot);
     if let Ok(scanned) = &by_slice {
@@ -75,7 +76,7 @@ fn split_input(data: &[u8]) -> (u32, &[u8]) {
 }
 
 /// Drive the scanner by hand: structural reads exactly, hashing reads in random chunks.
-fn scan_chunked(image: &[u8], slot: u32, rng: &mut Rng) -> ScanResult {
+fn scan_chunked(image: &[u8], slot: u32, rng: &mut Choices) -> ScanResult {
     let mut scanner = Scanner::new(slot);
     while let Some(req) = scanner.request() {
         let start = usize::try_from(req.offset).map_err(|_| ImageError::Truncated)?;
@@ -93,7 +94,7 @@ fn scan_chunked(image: &[u8], slot: u32, rng: &mut Rng) -> ScanResult {
 }
 
 /// Scan through the blocking and async flash drivers and compare with the slice scan.
-fn check_flash(image: &[u8], slot: u32, by_slice: &ScanResult, rng: &mut Rng) {
+fn check_flash(image: &[u8], slot: u32, by_slice: &ScanResult, rng: &mut Choices) {
     let base = rng.below(40);
     let mut mem = vec![0xa5u8; base];
     mem.extend_from_slice(image);
@@ -193,28 +194,20 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// Deterministic choices derived from the input (SplitMix64 seeded with FNV-1a), so that a
-/// crash reproduces from its input file alone.
-struct Rng(u64);
+/// Deterministic choices derived from the input (the simulator's SplitMix64 seeded with
+/// FNV-1a), so that a crash reproduces from its input file alone.
+struct Choices(Rng);
 
-impl Rng {
+impl Choices {
     fn new(data: &[u8]) -> Self {
         let seed = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         });
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        Choices(Rng::new(seed))
     }
 
     fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
+        usize::try_from(self.0.below(n as u64)).unwrap_or(0)
     }
 
     /// A hashing chunk size: mostly tiny or small, sometimes large, sometimes "everything".

@@ -32,4 +32,12 @@ impl Rng {
     pub fn byte(&mut self) -> u8 {
         (self.next_u64() >> 56) as u8
     }
+
+    /// Fill `out` with random bytes.
+    pub fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
 }
