@@ -159,6 +159,15 @@ bench:
 capi:
     ./scripts/capi-test.sh
 
+# The production bootloader's flash and RAM on every QEMU board (`bootloader <board> flash N bytes ram M bytes`); fails over 16 KiB flash / 8 KiB RAM or with core::fmt linked (issue 12's targets: not yet in CI)
+size:
+    ./scripts/size.sh
+
+# Where the production bootloader's code goes, by source file and by function (an386)
+size-breakdown:
+    ./scripts/size.sh an386 || true
+    python3 scripts/size-breakdown.py target/qemu/an386/bootloader-production.elf 30
+
 # Everything CI runs: lint, build, test, interop, fuzz-smoke, sim, capi, qemu
 ci: lint build test interop fuzz-smoke sim capi qemu
 

@@ -46,9 +46,9 @@ qemu_run "$F64" "$WORK/boot-time-64k-install.log"
 qemu_run "$F64" "$WORK/boot-time-64k-revert.log"
 
 # No-update boot without authenticating the active images.
-(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader --features no-auth-active)
-cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader-noauth.elf"
-(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader)
+(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader-test --features no-auth-active)
+cp "$ROOT/boards/target/$TARGET/release/bootloader-test" "$WORK/bootloader-noauth.elf"
+(cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader-test)
 F0=$WORK/boot-time-noauth.flash
 "${FLASHIMG[@]}" create "$F0"
 "${FLASHIMG[@]}" put "$F0" $APP_PRIMARY "$WORK/t-v2.signed"

@@ -2,7 +2,8 @@
 # Helpers shared by scripts/qemu-smoke.sh and scripts/qemu-faults-smoke.sh (source it).
 #
 #   qemu_board an386|an505      sets MACHINE TARGET PKG FLASH_BASE
-#   qemu_build_bootloader       -> $WORK/bootloader.elf, $WORK/selftest.elf
+#   qemu_build_bootloader       -> $WORK/bootloader.elf (the instrumented bootloader-test),
+#                               $WORK/bootloader-production.elf, $WORK/selftest.elf
 #   qemu_build_app NAME VERSION [FEATURE] [PAD]  -> $WORK/NAME.elf, $WORK/NAME.bin (zero-padded
 #                               to PAD bytes, so that images span several sectors)
 #   qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
@@ -61,8 +62,9 @@ fwu_tool() {
 }
 
 qemu_build_bootloader() {
-    (cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader --bin selftest)
-    cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader.elf"
+    (cd "$ROOT/boards" && cargo build --quiet --release -p "$PKG" --target "$TARGET" --bin bootloader-test --bin bootloader --bin selftest)
+    cp "$ROOT/boards/target/$TARGET/release/bootloader-test" "$WORK/bootloader.elf"
+    cp "$ROOT/boards/target/$TARGET/release/bootloader" "$WORK/bootloader-production.elf"
     cp "$ROOT/boards/target/$TARGET/release/selftest" "$WORK/selftest.elf"
 }
 

@@ -8,7 +8,9 @@
 #   c) v1 stages v2 (CANDIDATE + Staged transaction) and resets; the bootloader installs v2
 #      on trial with the watchdog armed; v2 runs and exits 0;
 #   d) a cold restart of that device (v2 never accepted) rolls back to v1;
-#   e) a v2 that hangs is reset by the watchdog and the bootloader rolls back to v1.
+#   e) a v2 that hangs is reset by the watchdog and the bootloader rolls back to v1;
+#   f) a bit flipped in the state is repaired; g) a corrupt state still boots what verifies;
+#   h) the production bootloader (no console) does c) and d) and refuses a corrupted primary.
 # Usage: scripts/qemu-smoke.sh an386|an505      (logs and images under target/qemu/<board>/)
 set -euo pipefail
 # shellcheck source=scripts/qemu-lib.sh
@@ -132,4 +134,23 @@ expect "$WORK/g.log" '^fwu-boot: report action=None .*state=corrupt invalid=0x00
     '^fwu-app: version=1.0.0 mode=Exit' '^fwu-app: exit code=0'
 echo "qemu-smoke[$BOARD]: g) corrupt state reported, verified image still boots: ok"
 
-echo "qemu-smoke[$BOARD]: PASS (8 scenarios, $((SECONDS - start)) s)"
+# h) the production bootloader: silent, the same core. Install on trial, rollback after a power
+# cycle, a corrupted primary refused (QEMU exits 3).
+new_flash h v1-stage v2-exit
+rc=0
+qemu_run_elf "$WORK/bootloader-production.elf" "$WORK/h.flash" "$WORK/h.log" 60 || rc=$?
+[[ $rc -eq 0 ]] || { sed 's/^/    /' "$WORK/h.log" >&2; fail "h: QEMU exit code $rc, expected 0"; }
+expect "$WORK/h.log" '^fwu-app: version=1.0.0 mode=Stage' '^fwu-app: staged version=2.0.0' \
+    '^fwu-app: version=2.0.0 mode=Exit' '^fwu-app: exit code=0'
+! grep -q '^fwu-boot:' "$WORK/h.log" || fail "h: the production bootloader printed"
+qemu_run_elf "$WORK/bootloader-production.elf" "$WORK/h.flash" "$WORK/h2.log" 60 || fail "h: restart failed"
+expect "$WORK/h2.log" '^fwu-app: version=1.0.0 mode=Stage' '^fwu-app: state=Failed error=-4097'
+new_flash h3 v1-exit
+"${FLASHIMG[@]}" flip "$WORK/h3.flash" $((APP_PRIMARY + 0x400))
+rc=0
+qemu_run_elf "$WORK/bootloader-production.elf" "$WORK/h3.flash" "$WORK/h3.log" 60 || rc=$?
+[[ $rc -eq 3 ]] || { sed 's/^/    /' "$WORK/h3.log" >&2; fail "h: corrupted primary: QEMU exit code $rc, expected 3"; }
+! grep -q '^fwu-app:' "$WORK/h3.log" || fail "h: the application ran over a corrupted primary"
+echo "qemu-smoke[$BOARD]: h) production bootloader: install on trial, rollback, refusal: ok"
+
+echo "qemu-smoke[$BOARD]: PASS (9 scenarios, $((SECONDS - start)) s)"

@@ -1,6 +1,6 @@
 //! Per-binary memory maps for mps2-an386 and the built-in public keys.
 //!
-//! * `bootloader`: code in the boot ROM at 0 (ZBT SSRAM1, reloaded by `-kernel` on every reset);
+//! * `bootloader` (production) and `bootloader-test` (instrumented): code in the boot ROM at 0 (ZBT SSRAM1, reloaded by `-kernel` on every reset);
 //! * `selftest` (flash driver self-test) and `timecheck` (time driver check): like the
 //!   bootloader;
 //! * `testapp`: code in component 0's primary slot of the flash window, after the 0x200-byte
@@ -21,6 +21,7 @@ const APP: &str = "FLASH : ORIGIN = 0x21010200, LENGTH = 512K - 0x200";
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     for (bin, flash) in [
+        ("bootloader-test", BOOT_ROM),
         ("bootloader", BOOT_ROM),
         ("selftest", BOOT_ROM),
         ("timecheck", BOOT_ROM),

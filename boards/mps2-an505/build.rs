@@ -1,7 +1,7 @@
 //! Per-binary memory maps for mps2-an505 and the built-in public keys. The core boots Secure
 //! (SAU disabled: every address is Secure), so code and data use the Secure aliases.
 //!
-//! * `bootloader`: code at `0x1000_0000` (Secure alias of SSRAM0; `-kernel` reloads it on every
+//! * `bootloader` and `bootloader-test`: code at `0x1000_0000` (Secure alias of SSRAM0; `-kernel` reloads it on every
 //!   reset; QEMU's initial Secure VTOR is `0x1000_0000`);
 //! * `selftest` (flash driver self-test) and `timecheck` (time driver check): like the
 //!   bootloader;
@@ -24,6 +24,7 @@ const APP: &str = "FLASH : ORIGIN = 0x80010200, LENGTH = 512K - 0x200";
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     for (bin, flash) in [
+        ("bootloader-test", BOOT_ROM),
         ("bootloader", BOOT_ROM),
         ("selftest", BOOT_ROM),
         ("timecheck", BOOT_ROM),

@@ -1,7 +1,8 @@
 //! QEMU `mps2-an386` (Cortex-M4F, 25 MHz): the board's memory map over the shared MPS2 support
 //! in [`fwu_board_qemu`], and the keys the bootloader trusts.
 //!
-//! Binaries: `bootloader` (boot ROM at 0) and `testapp` (component 0's primary slot, executed
+//! Binaries: `bootloader` (production) and `bootloader-test` (instrumented) in the boot ROM at
+//! 0, and `testapp` (component 0's primary slot, executed
 //! in place at `0x2101_0200`). Build for `thumbv7em-none-eabihf`.
 #![no_std]
 

@@ -1,7 +1,8 @@
 //! QEMU `mps2-an505` (Cortex-M33 in an SSE-200, 20 MHz, running Secure): the board's memory map over the shared MPS2 support
 //! in [`fwu_board_qemu`], and the keys the bootloader trusts.
 //!
-//! Binaries: `bootloader` (code at the Secure alias `0x1000_0000`) and `testapp` (component 0's
+//! Binaries: `bootloader` (production) and `bootloader-test` (instrumented), code at the Secure
+//! alias `0x1000_0000`, and `testapp` (component 0's
 //! primary slot, executed in place at `0x8001_0200`). Build for `thumbv8m.main-none-eabihf`.
 #![no_std]
 

@@ -1,25 +1,16 @@
-// Body of the `bootloader` binary, shared by the board crates: each includes it after
-// `use <its board crate> as board;` and its own crate attributes.
+// Body of the production `bootloader` binary, shared by the board crates: each includes it
+// after `use <its board crate> as board;` and its own crate attributes. No console, no
+// formatting: a panic or a fault stops QEMU (on a real board it would wait for the watchdog).
 
 use board::{keys::FWU_PUBLIC_KEYS, qemu, MAP};
-use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_rt::entry;
 
 #[entry]
 fn main() -> ! {
-    qemu::boot::run(&MAP, FWU_PUBLIC_KEYS)
-}
-
-#[exception]
-fn SysTick() {
-    qemu::boot::on_systick();
-}
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    qemu::fatal(&MAP, format_args!("bootloader HardFault pc={:#x}", ef.pc()))
+    qemu::production::run(&MAP, FWU_PUBLIC_KEYS)
 }
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    qemu::fatal(&MAP, format_args!("bootloader panic"))
+    qemu::semihost::exit(qemu::semihost::EXIT_FAILURE)
 }

@@ -16,8 +16,9 @@
 //! and resets (the next boot resumes); after three in a row QEMU exits with
 //! [`EXIT_BOOT_ERROR`](crate::semihost::EXIT_BOOT_ERROR); more than [`MAX_BOOTS_PER_SESSION`]
 //! boots in one QEMU process exit with [`EXIT_RESET_LOOP`](crate::semihost::EXIT_RESET_LOOP).
-//! `stack` is the bootloader's peak stack
-//! use in bytes (its only other RAM is a 4-byte SysTick wrap counter), measured by painting;
+//! `stack` is the peak stack of the boot core ([`Bootloader::boot`]: the code the production
+//! bootloader runs, without this console's formatting) in bytes, measured by painting (the
+//! only other RAM is a 4-byte SysTick wrap counter);
 //! `boot_ns` the virtual time from reset to the jump (SysTick at the core clock): under
 //! `-icount shift=0` it is the number of instructions the boot executed.
 
@@ -148,7 +149,6 @@ pub fn print_report(con: &mut Uart, report: &BootReport, ops: u32) {
 /// arm the watchdog for a trial, jump to component 0 or stop.
 pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
     start_cycle_counter();
-    let paint_floor = paint_stack(map);
     // SAFETY: the console UART of this machine, used only by this flow.
     let mut con = unsafe { Uart::new(map.uart0) };
     con.init();
@@ -183,7 +183,12 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         ..BootConfig::default()
     };
     let mut bootloader = Bootloader::new(layout(), KeyRing::new(keys), config, StoredCounters);
-    let report = match bootloader.boot(&mut flash) {
+    // The peak stack of the boot core alone (the console's formatting is not counted: the
+    // production bootloader has none).
+    let paint_floor = paint_stack(map);
+    let booted = bootloader.boot(&mut flash);
+    let stack = stack_used(map, paint_floor);
+    let report = match booted {
         Ok(report) => report,
         Err(e) => {
             let failed = session.note_failed_boot();
@@ -218,7 +223,6 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         wdog.start(TRIAL_WATCHDOG_MS);
         let _ = writeln!(con, "fwu-boot: watchdog ms={TRIAL_WATCHDOG_MS}");
     }
-    let stack = stack_used(map, paint_floor);
     let ns = cycles().saturating_mul(1_000_000_000) / u64::from(map.sysclk_hz.max(1));
     let _ = writeln!(
         con,

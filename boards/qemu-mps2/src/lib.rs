@@ -3,14 +3,17 @@
 //!
 //! * [`map`]: each board's memory map and the common flash layout;
 //! * [`flash::EmulatedFlash`]: a NOR flash over QEMU's file-backed memory window that enforces
-//!   NOR rules, counts operations and injects power cuts ([`fault`]);
+//!   NOR rules, counts operations and injects power cuts ([`fault`]), for the test builds;
+//! * [`nor::MappedNor`]: the production bootloader's plain NOR driver over the same window;
 //! * [`session`]: counters that survive warm resets (SCB or watchdog) but not a new QEMU process;
 //! * [`console::Uart`]: the CMSDK APB UART0 console (`-serial`);
 //! * [`watchdog::Watchdog`]: the CMSDK APB watchdog (resets the machine);
 //! * [`semihost`]: exit codes through semihosting (`SYS_EXIT_EXTENDED`);
 //! * [`jump`]: hand-over to an application image;
-//! * `bootloader` and `testapp` features: the flows of the bootloader binary and of the
-//!   bare-metal test application, shared by both boards;
+//! * `bootloader` feature: the flows of the production bootloader ([`production`]: no
+//!   console, no timers, no fault injection) and of the instrumented `bootloader-test`
+//!   (`boot`), shared by both boards;
+//! * `testapp` feature: the flow of the bare-metal test application;
 //! * `time-driver` feature: a SysTick embassy-time driver;
 //! * `app` feature: the embassy demo application's flow (update service, self-test, host
 //!   protocol on UART0).
@@ -28,6 +31,9 @@ pub mod fault;
 pub mod flash;
 pub mod jump;
 pub mod map;
+pub mod nor;
+#[cfg(feature = "bootloader")]
+pub mod production;
 #[cfg(feature = "testapp")]
 pub mod selftest;
 pub mod semihost;

@@ -1,5 +1,5 @@
-//! The fwu bootloader for QEMU mps2-an386: boots, installs or reverts per the persisted FWU
-//! state, reports on UART0, arms the watchdog for a trial and jumps to component 0.
+//! The production fwu bootloader for QEMU mps2-an386: boots, installs or reverts per the
+//! persisted FWU state, arms the watchdog for a trial and jumps to component 0; no console.
 #![no_std]
 #![no_main]
 
