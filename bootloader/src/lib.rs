@@ -20,17 +20,17 @@
 //!    [`BootReport::refused`] says why;
 //! 6. returns a [`BootReport`]; the jump itself lives in the board crates.
 //!
-//! The engine is generic over blocking `embedded_storage::nor_flash::NorFlash`. Internally it
-//! runs the shared async state code through `embassy_embedded_hal::adapter::BlockingAsync`,
-//! whose futures complete on their first poll.
+//! The engine is generic over blocking `embedded_storage::nor_flash::NorFlash` and blocking
+//! throughout: it reads and writes the boot log through `fwu_shared::state::blocking` and
+//! scans images with `fwu_shared::image::scan_flash`, so a boot needs no async runtime and its
+//! stack holds plain frames rather than nested futures.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::expect_used))]
 
 pub mod swap;
 pub mod verify;
 
-use embassy_embedded_hal::adapter::BlockingAsync;
-use embedded_storage_async::nor_flash::NorFlash as AsyncNorFlash;
+use embedded_storage::nor_flash::NorFlash;
 use fwu_shared::image::{ImageError, KeyRing};
 use fwu_shared::layout::{Layout, LayoutError};
 pub use fwu_shared::state::records::{
@@ -236,29 +236,12 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         &self.layout
     }
 
-    /// Run the boot flow on a blocking flash. The boot log is read with the blocking reader;
-    /// the rest runs the shared async code through `BlockingAsync`, whose futures complete on
-    /// their first poll.
-    pub fn boot<F: embedded_storage::nor_flash::NorFlash>(
-        &mut self,
-        flash: &mut F,
-    ) -> Result<BootReport, BootError> {
+    /// Run the boot flow on a blocking flash.
+    pub fn boot<F: NorFlash>(&mut self, flash: &mut F) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
         let opened = BootLog::open_blocking(flash, &self.layout);
         let (log, readable) = self.or_unreadable(opened, F::WRITE_SIZE)?;
-        let mut adapter = BlockingAsync::new(flash);
-        embassy_futures::block_on(self.run(&mut adapter, log, readable))
-    }
-
-    /// Run the boot flow on an async flash.
-    pub async fn boot_async<F: AsyncNorFlash>(
-        &mut self,
-        flash: &mut F,
-    ) -> Result<BootReport, BootError> {
-        self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let opened = BootLog::open(flash, &self.layout).await;
-        let (log, readable) = self.or_unreadable(opened, F::WRITE_SIZE)?;
-        self.run(flash, log, readable).await
+        self.run(flash, log, readable)
     }
 
     /// The boot log as opened and `true`, or, when not one read of it succeeded, an unreadable
@@ -292,7 +275,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     }
 
     /// Steps 1–6 once the boot log is read (`readable`: some read of it succeeded).
-    async fn run<F: AsyncNorFlash>(
+    fn run<F: NorFlash>(
         &mut self,
         flash: &mut F,
         mut log: BootLog,
@@ -320,7 +303,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         report.state = match log.health() {
             Health::Ok => StateReport::Ok,
             // A repair that cannot be written leaves the state as read: the boot goes on.
-            Health::Degraded => match log.repair(flash).await {
+            Health::Degraded => match log.repair_blocking(flash) {
                 Ok(_) if log.health() == Health::Ok => StateReport::Repaired,
                 _ => StateReport::Degraded,
             },
@@ -332,25 +315,23 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         }
         if !report.state_readable() {
             if self.config.authenticate_active {
-                self.check_active(flash, &mut log, &floors, &mut report, false)
-                    .await?;
+                self.check_active(flash, &mut log, &floors, &mut report, false)?;
             }
             return Ok(report);
         }
-        self.advance(flash, &mut log, &floors, &mut report).await?;
+        self.advance(flash, &mut log, &floors, &mut report)?;
         if self.config.authenticate_active {
-            self.check_active(flash, &mut log, &floors, &mut report, true)
-                .await?;
+            self.check_active(flash, &mut log, &floors, &mut report, true)?;
         } else if log.health() == Health::Fresh {
-            log.commit(flash, &BootRecord::default()).await?;
+            log.commit_blocking(flash, &BootRecord::default())?;
         }
-        self.mark_trial_booted(flash, &mut log, &report).await?;
+        self.mark_trial_booted(flash, &mut log, &report)?;
         report.trial = log.state().phase == Phase::Trial;
         Ok(report)
     }
 
     /// Steps 1–4: act on the transaction.
-    async fn advance<F: AsyncNorFlash>(
+    fn advance<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -359,18 +340,18 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     ) -> Result<(), BootError> {
         let txn = log.state();
         match txn.phase {
-            Phase::Staged => self.install(flash, log, floors, report).await,
-            Phase::Installing => self.continue_install(flash, log, report).await,
+            Phase::Staged => self.install(flash, log, floors, report),
+            Phase::Installing => self.continue_install(flash, log, report),
             Phase::Trial if txn.trial_booted => {
-                self.revert(flash, log, floors, Flag::Revert, report).await
+                self.revert(flash, log, floors, Flag::Revert, report)
             }
-            Phase::Rejected => self.revert(flash, log, floors, Flag::Revert, report).await,
-            Phase::Reverting | Phase::Restoring => self.continue_revert(flash, log, report).await,
+            Phase::Rejected => self.revert(flash, log, floors, Flag::Revert, report),
+            Phase::Reverting | Phase::Restoring => self.continue_revert(flash, log, report),
             Phase::Idle | Phase::Trial | Phase::Failed | Phase::Updated => Ok(()),
         }
     }
 
-    async fn install<F: AsyncNorFlash>(
+    fn install<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -382,7 +363,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         // state was written before its first boot stored none yet).
         let mut floor = floors.floor;
         for c in txn.members.iter() {
-            match verify::active_counter(flash, &self.layout, &self.keys, c).await {
+            match verify::active_counter(flash, &self.layout, &self.keys, c) {
                 Ok(Some(running)) => {
                     if let Some(f) = floor.get_mut(usize::from(c)) {
                         *f = (*f).max(running);
@@ -403,8 +384,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             &txn,
             |c| floors.of(c),
             self.config.build_number,
-        )
-        .await;
+        );
         match verdict {
             // The flash could not be read: keep the set STAGED, boot what runs.
             Err(Verdict::Defer) => {
@@ -412,34 +392,33 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 Ok(())
             }
             Err(Verdict::Refuse(code)) => {
-                log.commit(
+                log.commit_blocking(
                     flash,
                     &BootRecord {
                         phase: Phase::Failed,
                         error: code,
                         ..txn
                     },
-                )
-                .await?;
+                )?;
                 report.action = BootAction::InstallRefused(txn.members, code);
                 Ok(())
             }
             Ok(()) => {
-                log.set_flag(flash, Flag::Installing).await?;
-                self.continue_install(flash, log, report).await
+                log.set_flag_blocking(flash, Flag::Installing)?;
+                self.continue_install(flash, log, report)
             }
         }
     }
 
-    async fn continue_install<F: AsyncNorFlash>(
+    fn continue_install<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
         report: &mut BootReport,
     ) -> Result<(), BootError> {
-        match swap::run(flash, log, &self.layout, Direction::Install).await {
+        match swap::run(flash, log, &self.layout, Direction::Install) {
             Ok(_) => {
-                log.set_flag(flash, Flag::Trial).await?;
+                log.set_flag_blocking(flash, Flag::Trial)?;
                 let txn = log.state();
                 report.action = BootAction::Installed(txn.members);
                 report.trial = true;
@@ -461,15 +440,15 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                         core::cmp::Ordering::Greater => 0,
                     }
                 });
-                log.commit(flash, &restoring).await?;
-                self.continue_revert(flash, log, report).await
+                log.commit_blocking(flash, &restoring)?;
+                self.continue_revert(flash, log, report)
             }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Roll the transaction back (flag `how`), after checking every backup.
-    async fn revert<F: AsyncNorFlash>(
+    fn revert<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -480,14 +459,14 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let txn = log.state();
         for c in txn.members.iter() {
             let sectors = txn.sectors_of(c);
-            match verify::backup(flash, &self.layout, &self.keys, c, floors.of(c), sectors).await {
+            match verify::backup(flash, &self.layout, &self.keys, c, floors.of(c), sectors) {
                 verify::Backup::Valid => {}
                 verify::Backup::Unreadable => {
                     report.action = BootAction::Deferred(txn.members);
                     return Ok(());
                 }
                 verify::Backup::Invalid => {
-                    log.commit(
+                    log.commit_blocking(
                         flash,
                         &BootRecord {
                             phase: Phase::Failed,
@@ -495,29 +474,28 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                             trial_booted: false,
                             ..txn
                         },
-                    )
-                    .await?;
+                    )?;
                     report.action = BootAction::RevertRefused(txn.members);
                     report.trial = false;
                     return Ok(());
                 }
             }
         }
-        log.set_flag(flash, how).await?;
-        self.continue_revert(flash, log, report).await
+        log.set_flag_blocking(flash, how)?;
+        self.continue_revert(flash, log, report)
     }
 
     /// Finish a revert (or a restore). A revert the flash stops is finished as a restore:
     /// `P[k] <- S[k]` needs only the backup, not the secondary's copy of the trial image that
     /// each revert pair saves first (the write a worn secondary sector refuses).
-    async fn continue_revert<F: AsyncNorFlash>(
+    fn continue_revert<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
         report: &mut BootReport,
     ) -> Result<(), BootError> {
         if log.state().phase != Phase::Restoring {
-            match swap::run(flash, log, &self.layout, Direction::Revert).await {
+            match swap::run(flash, log, &self.layout, Direction::Revert) {
                 Ok(_) => {}
                 Err(SwapError::Flash(stopped)) => {
                     // Revert pairs run from the last sector down: members before the failing
@@ -533,7 +511,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                             ),
                             core::cmp::Ordering::Greater => n,
                         });
-                    log.commit(flash, &restoring).await?;
+                    log.commit_blocking(flash, &restoring)?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -541,10 +519,10 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         if log.state().phase == Phase::Restoring {
             // Sectors that cannot be restored leave their member's image damaged: the
             // authentication of step 5 refuses it, and the other members still run.
-            swap::run(flash, log, &self.layout, Direction::Restore).await?;
+            swap::run(flash, log, &self.layout, Direction::Restore)?;
         }
         let txn = log.state();
-        log.set_flag(flash, Flag::Reverted).await?;
+        log.set_flag_blocking(flash, Flag::Reverted)?;
         report.action = BootAction::Reverted(txn.members, txn.error);
         report.trial = false;
         Ok(())
@@ -556,7 +534,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     ///
     /// One pass acts (at most one rollback or recovery per component per boot); if it changed
     /// any slot, a second pass re-checks every component without acting.
-    async fn check_active<F: AsyncNorFlash>(
+    fn check_active<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -569,7 +547,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let mut running = [None::<u32>; MAX_COMPONENTS];
         for slots in layout.components {
             let c = slots.id;
-            let refusal = match self.check_one(flash, c, floors).await {
+            let refusal = match self.check_one(flash, c, floors) {
                 Ok(counter) => {
                     if let Some(r) = running.get_mut(usize::from(c)) {
                         *r = Some(counter);
@@ -586,8 +564,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             }
             let txn = log.state();
             if txn.phase == Phase::Trial && txn.members.contains(c) {
-                self.revert(flash, log, floors, Flag::RevertInvalid, report)
-                    .await?;
+                self.revert(flash, log, floors, Flag::RevertInvalid, report)?;
                 acted = true;
             } else if txn.phase == Phase::Idle
                 && txn.backups.contains(c)
@@ -598,9 +575,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                     c,
                     floors.of(c),
                     slots.sectors,
-                )
-                .await
-                    == verify::Backup::Valid
+                ) == verify::Backup::Valid
             {
                 let mut sectors = [0u16; MAX_COMPONENTS];
                 if let Some(s) = sectors.get_mut(usize::from(c)) {
@@ -617,8 +592,8 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                     sectors,
                     ..txn
                 };
-                log.commit(flash, &recovery).await?;
-                self.continue_revert(flash, log, report).await?;
+                log.commit_blocking(flash, &recovery)?;
+                self.continue_revert(flash, log, report)?;
                 report.action = BootAction::Recovered(c);
                 acted = true;
             } else {
@@ -632,7 +607,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 if report.invalid.contains(slots.id) {
                     continue;
                 }
-                match self.check_one(flash, slots.id, floors).await {
+                match self.check_one(flash, slots.id, floors) {
                     Ok(counter) => {
                         if let Some(r) = running.get_mut(usize::from(slots.id)) {
                             *r = Some(counter);
@@ -643,14 +618,14 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             }
         }
         if act {
-            self.store_floors(flash, log, &running).await?;
+            self.store_floors(flash, log, &running)?;
         }
         Ok(())
     }
 
     /// Raise the stored floor of every component whose verified active image is not on trial to
     /// that image's counter (and write the first record of a fresh device).
-    async fn store_floors<F: AsyncNorFlash>(
+    fn store_floors<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -678,13 +653,13 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             }
         }
         if changed {
-            log.commit(flash, &next).await?;
+            log.commit_blocking(flash, &next)?;
         }
         Ok(())
     }
 
     /// Authenticate `c`'s active image and check its security counter; returns the counter.
-    async fn check_one<F: AsyncNorFlash>(
+    fn check_one<F: NorFlash>(
         &mut self,
         flash: &mut F,
         c: ComponentId,
@@ -695,9 +670,8 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             .component(c)
             .ok_or(Refusal::Image(ImageError::Storage))?;
         let max = slots.max_image_size(self.layout.sector_size);
-        let scanned = verify::authenticate(flash, &self.keys, slots.primary, max)
-            .await
-            .map_err(Refusal::Image)?;
+        let scanned =
+            verify::authenticate(flash, &self.keys, slots.primary, max).map_err(Refusal::Image)?;
         let floor = floors.of(c);
         let image = scanned.security_counter.unwrap_or(0);
         if image < floor {
@@ -709,7 +683,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     /// Step 6 (bookkeeping): the first hand-over to trial images is recorded, so that the next
     /// boot without `accept` rolls back. Not when a trial member itself was refused: then the
     /// trial does not run.
-    async fn mark_trial_booted<F: AsyncNorFlash>(
+    fn mark_trial_booted<F: NorFlash>(
         &mut self,
         flash: &mut F,
         log: &mut BootLog,
@@ -718,7 +692,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let txn = log.state();
         let refused_member = txn.members.iter().any(|c| report.invalid.contains(c));
         if txn.phase == Phase::Trial && !txn.trial_booted && !refused_member {
-            log.set_flag(flash, Flag::Booted).await?;
+            log.set_flag_blocking(flash, Flag::Booted)?;
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! step as one word of the boot log so that a cut anywhere resumes where it stopped.
 
 use crate::BootError;
-use embedded_storage_async::nor_flash::NorFlash;
+use embedded_storage::nor_flash::NorFlash;
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{BootLog, Direction, Members};
 use fwu_shared::ComponentId;
@@ -75,21 +75,15 @@ pub enum CopyError<E> {
 /// the next step may destroy the source, so a copy is only done when the destination is known
 /// to hold it. Chunks that read as erased are not programmed (the erased value is read back
 /// from the freshly erased sector).
-pub async fn copy_sector<F: NorFlash>(
+pub fn copy_sector<F: NorFlash>(
     flash: &mut F,
     src: u32,
     dst: u32,
     sector: u32,
 ) -> Result<(), CopyError<F::Error>> {
-    flash
-        .erase(dst, dst + sector)
-        .await
-        .map_err(CopyError::Flash)?;
+    flash.erase(dst, dst + sector).map_err(CopyError::Flash)?;
     let mut erased = [0u8; 1];
-    flash
-        .read(dst, &mut erased)
-        .await
-        .map_err(CopyError::Flash)?;
+    flash.read(dst, &mut erased).map_err(CopyError::Flash)?;
     let mut buf = [0u8; COPY_CHUNK];
     let mut back = [0u8; COPY_CHUNK];
     let chunk = (COPY_CHUNK as u32).min(sector);
@@ -97,20 +91,11 @@ pub async fn copy_sector<F: NorFlash>(
     while off < sector {
         let data = buf.get_mut(..chunk as usize).unwrap_or(&mut []);
         let readback = back.get_mut(..chunk as usize).unwrap_or(&mut []);
-        flash
-            .read(src + off, data)
-            .await
-            .map_err(CopyError::Flash)?;
+        flash.read(src + off, data).map_err(CopyError::Flash)?;
         if data.iter().any(|&b| b != erased[0]) {
-            flash
-                .write(dst + off, data)
-                .await
-                .map_err(CopyError::Flash)?;
+            flash.write(dst + off, data).map_err(CopyError::Flash)?;
         }
-        flash
-            .read(dst + off, readback)
-            .await
-            .map_err(CopyError::Flash)?;
+        flash.read(dst + off, readback).map_err(CopyError::Flash)?;
         if readback != data {
             return Err(CopyError::Mismatch);
         }
@@ -123,18 +108,18 @@ pub async fn copy_sector<F: NorFlash>(
 pub const COPY_ATTEMPTS: u32 = 3;
 
 /// [`copy_sector`], tried up to [`COPY_ATTEMPTS`] times.
-async fn copy_retrying<F: NorFlash>(
+fn copy_retrying<F: NorFlash>(
     flash: &mut F,
     src: u32,
     dst: u32,
     sector: u32,
 ) -> Result<(), CopyError<F::Error>> {
-    let mut last = copy_sector(flash, src, dst, sector).await;
+    let mut last = copy_sector(flash, src, dst, sector);
     for _ in 1..COPY_ATTEMPTS {
         if last.is_ok() {
             break;
         }
-        last = copy_sector(flash, src, dst, sector).await;
+        last = copy_sector(flash, src, dst, sector);
     }
     last
 }
@@ -148,7 +133,7 @@ async fn copy_retrying<F: NorFlash>(
 /// (`P[k] <- S[k]`, the secondary never written) goes on past a sector that cannot be copied:
 /// its step is recorded as done and its member returned as damaged, so that one worn sector
 /// costs that member's image and never the other members' restores.
-pub async fn run<F: NorFlash>(
+pub fn run<F: NorFlash>(
     flash: &mut F,
     log: &mut BootLog,
     layout: &Layout<'_>,
@@ -173,14 +158,13 @@ pub async fn run<F: NorFlash>(
                     return Err(SwapError::Layout);
                 }
                 let stopped = |steps| SwapError::Flash(Stopped { member, steps });
-                if copy_retrying(flash, src, dst, sector).await.is_err() {
+                if copy_retrying(flash, src, dst, sector).is_err() {
                     if dir != Direction::Restore {
                         return Err(stopped(step));
                     }
                     damaged = damaged.with(member);
                 }
-                log.step_done(flash, dir, global)
-                    .await
+                log.step_done_blocking(flash, dir, global)
                     .map_err(|_| stopped(step + 1))?;
             }
             global += 1;

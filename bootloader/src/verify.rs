@@ -3,12 +3,12 @@
 //! the update service verified, dependencies), backups are checked before a revert touches a
 //! trial image, and active images are authenticated before they run.
 
-use embedded_storage_async::nor_flash::NorFlash;
+use embedded_storage::nor_flash::NorFlash;
 use fwu_shared::image::{
-    scan_flash_async, ImageError, ImageHeader, KeyRing, ScannedImage, IMAGE_HEADER_SIZE,
+    scan_flash, ImageError, ImageHeader, KeyRing, ScannedImage, IMAGE_HEADER_SIZE,
 };
 use fwu_shared::layout::{ComponentSlots, Layout};
-use fwu_shared::state::plan::swap_sectors;
+use fwu_shared::state::plan::swap_sectors_blocking as swap_sectors;
 use fwu_shared::state::records::ERROR_STAGED_MISMATCH;
 use fwu_shared::state::{staged_set_digest, BootRecord, MAX_COMPONENTS};
 use fwu_shared::version::{BuildNumber, Dependencies};
@@ -18,25 +18,22 @@ use fwu_shared::{ComponentId, Error, ImageVersion, PsaStatus};
 const SCAN_BUF: usize = 256;
 
 /// Scan and authenticate the image at `base` in a slot of `slot_size` bytes.
-pub async fn authenticate<F: NorFlash>(
+pub fn authenticate<F: NorFlash>(
     flash: &mut F,
     keys: &KeyRing<'_>,
     base: u32,
     slot_size: u32,
 ) -> Result<ScannedImage, ImageError> {
     let mut buf = [0u8; SCAN_BUF];
-    let scanned = scan_flash_async(flash, base, slot_size, &mut buf).await?;
+    let scanned = scan_flash(flash, base, slot_size, &mut buf)?;
     keys.authenticate(&scanned)?;
     Ok(scanned)
 }
 
 /// The version in the header of the image in `c`'s primary slot, if it has a valid header.
-pub async fn active_version<F: NorFlash>(
-    flash: &mut F,
-    slots: &ComponentSlots,
-) -> Option<ImageVersion> {
+pub fn active_version<F: NorFlash>(flash: &mut F, slots: &ComponentSlots) -> Option<ImageVersion> {
     let mut hdr = [0u8; IMAGE_HEADER_SIZE];
-    flash.read(slots.primary, &mut hdr).await.ok()?;
+    flash.read(slots.primary, &mut hdr).ok()?;
     ImageHeader::parse(&hdr).ok().map(|h| h.version)
 }
 
@@ -51,7 +48,7 @@ pub enum Verdict {
 
 /// Verify every member of a `Staged` transaction against the images in the staging areas;
 /// `floor(c)` is the security counter floor of `c`.
-pub async fn verify_staged<F: NorFlash>(
+pub fn verify_staged<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
     keys: &KeyRing<'_>,
@@ -68,7 +65,7 @@ pub async fn verify_staged<F: NorFlash>(
             .component(c)
             .ok_or(Verdict::Refuse(Error::InvalidArgument.code()))?;
         let max = slots.max_image_size(sector);
-        let scanned = match authenticate(flash, keys, slots.staging_offset(sector), max).await {
+        let scanned = match authenticate(flash, keys, slots.staging_offset(sector), max) {
             Ok(s) => s,
             Err(ImageError::Storage) => return Err(Verdict::Defer),
             Err(e) => return Err(Verdict::Refuse(e.psa_error().code())),
@@ -76,9 +73,8 @@ pub async fn verify_staged<F: NorFlash>(
         if scanned.security_counter.unwrap_or(0) < floor(c) {
             return Err(Verdict::Refuse(Error::NotPermitted.code()));
         }
-        let plan = swap_sectors(flash, slots, sector, scanned.total_size)
-            .await
-            .map_err(|_| Verdict::Defer)?;
+        let plan =
+            swap_sectors(flash, slots, sector, scanned.total_size).map_err(|_| Verdict::Defer)?;
         if plan != txn.sectors_of(c) {
             return Err(Verdict::Refuse(ERROR_STAGED_MISMATCH));
         }
@@ -106,7 +102,7 @@ pub async fn verify_staged<F: NorFlash>(
     let mut active = [None::<ImageVersion>; MAX_COMPONENTS];
     for slots in layout.components {
         if let Some(a) = active.get_mut(usize::from(slots.id)) {
-            *a = active_version(flash, slots).await;
+            *a = active_version(flash, slots);
         }
     }
     let version_of = |d: ComponentId| {
@@ -139,7 +135,7 @@ pub enum Backup {
 /// Whether `c`'s backup (its previous image, at offset 0 of the secondary slot after an
 /// install) authenticates, respects `floor` and lies within the `sectors` the revert will move
 /// back: checked before any revert touches the trial image, and before a recovery.
-pub async fn backup<F: NorFlash>(
+pub fn backup<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
     keys: &KeyRing<'_>,
@@ -152,7 +148,7 @@ pub async fn backup<F: NorFlash>(
     };
     let max = slots.max_image_size(layout.sector_size);
     let moved = u32::from(sectors).saturating_mul(layout.sector_size);
-    match authenticate(flash, keys, slots.secondary, max).await {
+    match authenticate(flash, keys, slots.secondary, max) {
         Ok(scanned)
             if scanned.security_counter.unwrap_or(0) >= floor && scanned.total_size <= moved =>
         {
@@ -166,7 +162,7 @@ pub async fn backup<F: NorFlash>(
 
 /// The security counter of `c`'s active image if it authenticates (`Ok(None)` if it does not,
 /// `Err` if it cannot be read): a floor for what may replace it.
-pub async fn active_counter<F: NorFlash>(
+pub fn active_counter<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
     keys: &KeyRing<'_>,
@@ -176,7 +172,7 @@ pub async fn active_counter<F: NorFlash>(
         return Ok(None);
     };
     let max = slots.max_image_size(layout.sector_size);
-    match authenticate(flash, keys, slots.primary, max).await {
+    match authenticate(flash, keys, slots.primary, max) {
         Ok(scanned) => Ok(Some(scanned.security_counter.unwrap_or(0))),
         Err(ImageError::Storage) => Err(ImageError::Storage),
         Err(_) => Ok(None),

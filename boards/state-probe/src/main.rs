@@ -16,9 +16,7 @@ use core::cell::UnsafeCell;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use embedded_storage_async::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
-};
+use embedded_storage::nor_flash::{ErrorType, NorFlashError, NorFlashErrorKind};
 use fwu_shared::layout::{ComponentSlots, Layout};
 
 /// Erase sector of the probe's flash.
@@ -83,47 +81,6 @@ impl Flash {
 
 impl ErrorType for Flash {
     type Error = OutOfBounds;
-}
-
-impl ReadNorFlash for Flash {
-    const READ_SIZE: usize = 1;
-
-    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), OutOfBounds> {
-        let at = offset as usize;
-        let src = self.cells().get(at..at + bytes.len()).ok_or(OutOfBounds)?;
-        bytes.copy_from_slice(src);
-        Ok(())
-    }
-
-    fn capacity(&self) -> usize {
-        SIZE
-    }
-}
-
-impl NorFlash for Flash {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = SECTOR;
-
-    async fn erase(&mut self, from: u32, to: u32) -> Result<(), OutOfBounds> {
-        let dst = self
-            .cells()
-            .get_mut(from as usize..to as usize)
-            .ok_or(OutOfBounds)?;
-        dst.fill(0xff);
-        Ok(())
-    }
-
-    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), OutOfBounds> {
-        let at = offset as usize;
-        let dst = self
-            .cells()
-            .get_mut(at..at + bytes.len())
-            .ok_or(OutOfBounds)?;
-        for (d, s) in dst.iter_mut().zip(bytes) {
-            *d &= *s;
-        }
-        Ok(())
-    }
 }
 
 impl embedded_storage::nor_flash::ReadNorFlash for Flash {
@@ -191,7 +148,6 @@ fn instructions(cycles: u32) -> u64 {
 #[cfg(not(any(feature = "baseline", feature = "size")))]
 mod run {
     use super::*;
-    use embassy_futures::block_on;
     use fwu_shared::state::{BootLog, BootRecord, Direction, Flag, Members, Phase};
 
     /// Mean instructions of one `BootLog::open_blocking` + `state()` (the bootloader's read);
@@ -225,35 +181,38 @@ mod run {
     /// One update as the bootloader and the service write it: staged, installing, 32 steps,
     /// trial, booted, accepted, settled.
     fn update(flash: &mut Flash, seq: u32) -> Option<()> {
-        let mut log = block_on(BootLog::open(flash, &layout())).ok()?;
-        block_on(log.commit(flash, &staged(seq))).ok()?;
-        block_on(log.set_flag(flash, Flag::Installing)).ok()?;
+        let mut log = BootLog::open_blocking(flash, &layout()).ok()?;
+        log.commit_blocking(flash, &staged(seq)).ok()?;
+        log.set_flag_blocking(flash, Flag::Installing).ok()?;
         for s in 0..32 {
-            block_on(log.step_done(flash, Direction::Install, s)).ok()?;
+            log.step_done_blocking(flash, Direction::Install, s).ok()?;
         }
-        block_on(log.set_flag(flash, Flag::Trial)).ok()?;
-        block_on(log.set_flag(flash, Flag::Booted)).ok()?;
+        log.set_flag_blocking(flash, Flag::Trial).ok()?;
+        log.set_flag_blocking(flash, Flag::Booted).ok()?;
         let t = log.state();
-        block_on(log.commit(
+        log.commit_blocking(
             flash,
             &BootRecord {
                 phase: Phase::Updated,
                 trial_booted: false,
                 ..t
             },
-        ))
+        )
         .ok()?;
-        block_on(log.set_flag(flash, Flag::Settled)).ok()?;
-        block_on(log.repair(flash)).ok()?;
+        log.set_flag_blocking(flash, Flag::Settled).ok()?;
+        log.repair_blocking(flash).ok()?;
         Some(())
     }
 
     pub fn run() -> bool {
         let mut flash = Flash;
-        let Ok(mut log) = block_on(BootLog::open(&mut flash, &layout())) else {
+        let Ok(mut log) = BootLog::open_blocking(&mut flash, &layout()) else {
             return false;
         };
-        if block_on(log.commit(&mut flash, &BootRecord::default())).is_err() {
+        if log
+            .commit_blocking(&mut flash, &BootRecord::default())
+            .is_err()
+        {
             return false;
         }
         let Some(fresh) = measure(&mut flash, Phase::Idle) else {
@@ -274,12 +233,15 @@ mod run {
             *h = n;
         }
         // In the middle of a swap: staged, installing, 15 of 32 steps.
-        let Ok(mut log) = block_on(BootLog::open(&mut flash, &layout())) else {
+        let Ok(mut log) = BootLog::open_blocking(&mut flash, &layout()) else {
             return false;
         };
-        let ok = block_on(log.commit(&mut flash, &staged(seq + 1))).is_ok()
-            && block_on(log.set_flag(&mut flash, Flag::Installing)).is_ok()
-            && (0..15).all(|s| block_on(log.step_done(&mut flash, Direction::Install, s)).is_ok());
+        let ok = log.commit_blocking(&mut flash, &staged(seq + 1)).is_ok()
+            && log.set_flag_blocking(&mut flash, Flag::Installing).is_ok()
+            && (0..15).all(|s| {
+                log.step_done_blocking(&mut flash, Direction::Install, s)
+                    .is_ok()
+            });
         if !ok {
             return false;
         }
@@ -307,7 +269,6 @@ fn opaque<T>(v: T) -> T {
 #[cfg(feature = "size")]
 mod run {
     use super::*;
-    use embassy_futures::block_on;
     use fwu_shared::state::{BootLog, BootRecord, Direction, Flag};
 
     /// What the bootloader does with its state, once each, on opaque inputs, no numbers
@@ -319,10 +280,14 @@ mod run {
         };
         let mut next = opaque(log.state());
         next.counters[0] = next.counters[0].max(log.counter(opaque(0)));
-        let ok = block_on(log.repair(&mut flash)).is_ok()
-            && block_on(log.commit(&mut flash, &opaque(next))).is_ok()
-            && block_on(log.set_flag(&mut flash, opaque(Flag::Installing))).is_ok()
-            && block_on(log.step_done(&mut flash, opaque(Direction::Install), opaque(0))).is_ok();
+        let ok = log.repair_blocking(&mut flash).is_ok()
+            && log.commit_blocking(&mut flash, &opaque(next)).is_ok()
+            && log
+                .set_flag_blocking(&mut flash, opaque(Flag::Installing))
+                .is_ok()
+            && log
+                .step_done_blocking(&mut flash, opaque(Direction::Install), opaque(0))
+                .is_ok();
         let _: BootRecord = opaque(log.state());
         let mut b = opaque([0u8; 64]);
         baseline_work(&mut flash, &mut b);

@@ -16,7 +16,9 @@ pub mod tlv;
 
 pub use header::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC};
 pub use keys::{KeyRing, PublicKey};
-pub use read::{image_extent_async, scan_flash, scan_flash_async, scan_slice, verify_slice};
+pub use read::{
+    image_extent, image_extent_async, scan_flash, scan_flash_async, scan_slice, verify_slice,
+};
 pub use scan::{ScannedImage, Scanner};
 pub use tlv::Area;
 

@@ -82,8 +82,29 @@ pub async fn scan_flash_async<F: AsyncReadNorFlash>(
     scanner.finish()
 }
 
-/// Check only the structure (header, TLV areas) of an image in an async flash slot and return
+/// Check only the structure (header, TLV areas) of an image in a blocking flash slot and return
 /// its total size, without hashing it: for sizing swaps, not for trusting the image.
+pub fn image_extent<F: ReadNorFlash>(
+    flash: &mut F,
+    base: u32,
+    slot_size: u32,
+    buf: &mut [u8],
+) -> Result<u32, ImageError> {
+    let mut scanner = Scanner::new(slot_size);
+    while let Some(req) = scanner.request() {
+        if let Some(total) = scanner.total_size() {
+            return Ok(total);
+        }
+        let n = chunk_len(req.len, req.exact, buf.len())?;
+        let out = buf.get_mut(..n).ok_or(ImageError::Truncated)?;
+        let addr = base.checked_add(req.offset).ok_or(ImageError::Storage)?;
+        read_blocking(flash, addr, out)?;
+        scanner.feed(out)?;
+    }
+    scanner.total_size().ok_or(ImageError::Truncated)
+}
+
+/// Async twin of [`image_extent`].
 pub async fn image_extent_async<F: AsyncReadNorFlash>(
     flash: &mut F,
     base: u32,

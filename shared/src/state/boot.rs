@@ -30,7 +30,6 @@ use super::records::{
     MAX_COMPONENTS,
 };
 use super::slots::{self, pattern, StateError};
-use crate::image::read::read_blocking;
 use crate::layout::Layout;
 use crate::ComponentId;
 use embedded_storage_async::nor_flash::NorFlash;
@@ -206,34 +205,6 @@ impl BootLog {
         Ok(log)
     }
 
-    /// Read the boot log of `layout` from a blocking flash: the bootloader's reader, the same
-    /// decisions as [`BootLog::open`] without an async runtime.
-    pub fn open_blocking<F: embedded_storage::nor_flash::NorFlash>(
-        flash: &mut F,
-        layout: &Layout<'_>,
-    ) -> Result<Self, StateError> {
-        let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
-        let mut log = BootLog::empty(layout, w)?;
-        let mut opener = Opener::new(&mut log);
-        let mut buf = [0u8; MAX_NEED];
-        let mut any_read = false;
-        while let Some(need) = opener.need() {
-            let bytes = buf.get_mut(..need.len).ok_or(StateError::Layout)?;
-            match read_blocking(flash, need.addr, bytes) {
-                Ok(()) => {
-                    any_read = true;
-                    opener.feed(bytes)?
-                }
-                Err(_) => opener.unreadable(),
-            }
-        }
-        // Not one read succeeded: the flash failed, which says nothing about the log.
-        if !opener.finished() || !any_read {
-            return Err(StateError::Flash);
-        }
-        Ok(log)
-    }
-
     /// Whether a decoded record fits this layout: members and backups are configured
     /// components, no member's sector count exceeds its slot (a member of an abandoned install
     /// that moved nothing has none).
@@ -304,6 +275,19 @@ impl BootLog {
         flash: &mut F,
         record: &BootRecord,
     ) -> Result<(), StateError> {
+        let plan = self.plan_commit(record)?;
+        let mut placed = Placed::new();
+        for i in plan.order {
+            // A copy that cannot take the record (it fails to read, write or erase) is left to a
+            // later repair; the commit stands as soon as one copy holds the record.
+            let (copy, end) = plan.target(i)?;
+            placed.note(i, place(flash, &copy, end, plan.frame()?).await);
+        }
+        self.committed(&plan, placed)
+    }
+
+    /// The checks and the encoding of a commit of `record`, and the order of the copies.
+    pub(super) fn plan_commit(&self, record: &BootRecord) -> Result<CommitPlan, StateError> {
         if self.health == Health::Corrupt {
             return Err(StateError::Corrupt);
         }
@@ -317,33 +301,34 @@ impl BootLog {
             return Err(StateError::Layout);
         }
         let (frame, len) = slots::encode(&rec, self.word() as usize)?;
-        let frame = frame.get(..len).ok_or(StateError::Layout)?;
-        let order = self.write_order(false);
-        let mut at = [None; MAX_COPIES];
-        let mut error = StateError::WriteFailed;
-        for i in order {
-            let copy = self.copy(i)?;
-            let end = self.ends.get(i).copied().unwrap_or(0);
-            // A copy that cannot take the record (it fails to read, write or erase) is left to a
-            // later repair; the commit stands as soon as one copy holds the record.
-            let slot = match place(flash, &copy, end, frame).await {
-                Ok(slot) => slot,
-                Err(e) => {
-                    error = e;
-                    None
-                }
-            };
-            if let (Some(s), Some(a), Some(e)) = (slot, at.get_mut(i), self.ends.get_mut(i)) {
-                *a = Some(s);
-                *e = s + 1;
+        Ok(CommitPlan {
+            rec,
+            frame,
+            len,
+            order: self.write_order(false),
+            copies: self.geo.boot,
+            ends: self.ends,
+        })
+    }
+
+    /// Take the outcome of a commit's writes into the log.
+    pub(super) fn committed(
+        &mut self,
+        plan: &CommitPlan,
+        placed: Placed,
+    ) -> Result<(), StateError> {
+        let at = placed.at;
+        if at.iter().all(Option::is_none) {
+            return Err(placed.error);
+        }
+        for (end, slot) in self.ends.iter_mut().zip(at) {
+            if let Some(s) = slot {
+                *end = s + 1;
             }
         }
-        if at.iter().all(Option::is_none) {
-            return Err(error);
-        }
-        self.stored = rec;
+        self.stored = plan.rec;
         self.flags = 0;
-        self.done = rec.done;
+        self.done = plan.rec.done;
         self.at = at;
         self.health = if at.iter().all(Option::is_some) {
             Health::Ok
@@ -397,41 +382,65 @@ impl BootLog {
         flash: &mut F,
         flag: Flag,
     ) -> Result<(), StateError> {
-        let f = flag as u8;
-        let flags = self.flags | (1 << f);
-        let mut ok = self.health == Health::Ok;
-        for i in 0..MAX_COPIES {
-            if !ok {
-                break;
+        let mut took = false;
+        if let Some(words) = self.flag_words(flag)? {
+            took = true;
+            for (addr, p) in words {
+                if !slots::put_word(flash, addr, p).await? {
+                    took = false;
+                    break;
+                }
             }
-            let Some(slot) = self.at.get(i).copied().flatten() else {
-                ok = false;
-                break;
-            };
-            let addr =
-                self.copy(i)?.slot(slot) + self.geo.boot_slot.flags + u32::from(f) * self.word();
-            ok = slots::put_word(
-                flash,
-                addr,
-                pattern(self.stored.gen, KIND_FLAG, u32::from(f)),
-            )
-            .await?;
         }
-        if ok {
-            let before = fold(&self.stored, self.flags).phase;
-            self.flags = flags;
-            let after = fold(&self.stored, flags).phase;
-            if after != before && after.swapping() {
-                // The flag started a swap: its steps start at 0.
-                self.done = 0;
-            }
+        if took {
+            self.flag_set(flag);
             return Ok(());
         }
+        let next = self.with_flag(flag);
+        self.commit(flash, &next).await
+    }
+
+    /// The words that record `flag` (address and pattern in each copy), or `None` when the log
+    /// is not [`Health::Ok`]: the flag is then committed as a full record.
+    pub(super) fn flag_words(
+        &self,
+        flag: Flag,
+    ) -> Result<Option<[(u32, u32); MAX_COPIES]>, StateError> {
+        if self.health != Health::Ok {
+            return Ok(None);
+        }
+        let f = u32::from(flag as u8);
+        let mut words = [(0, 0); MAX_COPIES];
+        for (i, w) in words.iter_mut().enumerate() {
+            let Some(slot) = self.at.get(i).copied().flatten() else {
+                return Ok(None);
+            };
+            let addr = self.copy(i)?.slot(slot) + self.geo.boot_slot.flags + f * self.word();
+            *w = (addr, pattern(self.stored.gen, KIND_FLAG, f));
+        }
+        Ok(Some(words))
+    }
+
+    /// `flag`'s words took: the log in RAM follows.
+    pub(super) fn flag_set(&mut self, flag: Flag) {
+        let flags = self.flags | (1 << flag as u8);
+        let before = fold(&self.stored, self.flags).phase;
+        self.flags = flags;
+        let after = fold(&self.stored, flags).phase;
+        if after != before && after.swapping() {
+            // The flag started a swap: its steps start at 0.
+            self.done = 0;
+        }
+    }
+
+    /// The state with `flag` set, to commit as a full record when its words cannot be written.
+    pub(super) fn with_flag(&self, flag: Flag) -> BootRecord {
+        let flags = self.flags | (1 << flag as u8);
         let mut next = fold(&self.stored, flags);
         if next.phase.swapping() && next.phase == fold(&self.stored, self.flags).phase {
             next.done = self.done;
         }
-        self.commit(flash, &next).await
+        next
     }
 
     /// Record that swap step `step` of the current swap (direction `dir`) is done: one word in
@@ -442,22 +451,46 @@ impl BootLog {
         dir: Direction,
         step: u32,
     ) -> Result<(), StateError> {
-        let i = (step % 2) as usize;
-        let slot = self.at.get(i).copied().flatten();
-        let written = match slot {
-            Some(slot) if self.health == Health::Ok => {
-                let addr = self.area(i, slot, dir)? + step / 2 * self.word();
-                slots::put_word(flash, addr, pattern(self.stored.gen, kind_of(dir), step)).await?
-            }
-            _ => false,
+        let written = match self.step_word(dir, step)? {
+            Some((addr, p)) => slots::put_word(flash, addr, p).await?,
+            None => false,
         };
         if written {
-            self.done = self.done.max(step + 1);
+            self.step_set(step);
             return Ok(());
         }
+        let next = self.with_step(step);
+        self.commit(flash, &next).await
+    }
+
+    /// The word that records swap step `step` (address and pattern), or `None` when the log
+    /// is not [`Health::Ok`] or the copy does not hold the record.
+    pub(super) fn step_word(
+        &self,
+        dir: Direction,
+        step: u32,
+    ) -> Result<Option<(u32, u32)>, StateError> {
+        let i = (step % 2) as usize;
+        match self.at.get(i).copied().flatten() {
+            Some(slot) if self.health == Health::Ok => {
+                let addr = self.area(i, slot, dir)? + step / 2 * self.word();
+                Ok(Some((addr, pattern(self.stored.gen, kind_of(dir), step))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Swap step `step`'s word took: the log in RAM follows.
+    pub(super) fn step_set(&mut self, step: u32) {
+        self.done = self.done.max(step + 1);
+    }
+
+    /// The state with swap step `step` done, to commit as a full record when its word cannot
+    /// be written.
+    pub(super) fn with_step(&self, step: u32) -> BootRecord {
         let mut next = self.state();
         next.done = step + 1;
-        self.commit(flash, &next).await
+        next
     }
 
     /// Erase both copies and write `record` as the first state: for a fresh device (the caller
@@ -506,6 +539,60 @@ impl BootLog {
             Health::Degraded
         };
         Ok(())
+    }
+}
+
+/// A commit ready to be written ([`BootLog::plan_commit`]): the new record, its frame, and the
+/// copies in the order to write them.
+#[derive(Clone, Debug)]
+pub(super) struct CommitPlan {
+    rec: BootRecord,
+    frame: [u8; slots::MAX_FRAME],
+    len: usize,
+    /// The copies, in the order to write them.
+    pub(super) order: [usize; MAX_COPIES],
+    copies: [CopyRegion; MAX_COPIES],
+    ends: [u32; MAX_COPIES],
+}
+
+impl CommitPlan {
+    /// The frame to write.
+    pub(super) fn frame(&self) -> Result<&[u8], StateError> {
+        self.frame.get(..self.len).ok_or(StateError::Layout)
+    }
+
+    /// Copy `i` and where its next append starts.
+    pub(super) fn target(&self, i: usize) -> Result<(CopyRegion, u32), StateError> {
+        let copy = self.copies.get(i).copied().ok_or(StateError::Layout)?;
+        Ok((copy, self.ends.get(i).copied().unwrap_or(0)))
+    }
+}
+
+/// Where a commit's writes landed: the slot each copy took, and the last error.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Placed {
+    at: [Option<u32>; MAX_COPIES],
+    error: StateError,
+}
+
+impl Placed {
+    pub(super) fn new() -> Self {
+        Placed {
+            at: [None; MAX_COPIES],
+            error: StateError::WriteFailed,
+        }
+    }
+
+    /// Copy `i`'s write: the slot it took, `None` if it took none, or the error.
+    pub(super) fn note(&mut self, i: usize, r: Result<Option<u32>, StateError>) {
+        match r {
+            Ok(slot) => {
+                if let Some(a) = self.at.get_mut(i) {
+                    *a = slot;
+                }
+            }
+            Err(e) => self.error = e,
+        }
     }
 }
 

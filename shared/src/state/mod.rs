@@ -3,7 +3,8 @@
 //! three stores in it.
 //!
 //! * [`boot::BootLog`]: the transaction table ([`BootRecord`]) with its flags and swap
-//!   progress, in two copies. The bootloader's only state.
+//!   progress, in two copies. The bootloader's only state; [`blocking`] reads and writes it
+//!   over a blocking flash (the bootloader), `BootLog`'s async methods over an async one.
 //! * [`catalog::Catalog`]: the component records, in two copies. The update service's.
 //! * [`checkpoint::CheckpointMap`]: download resume points in a `sequential-storage` map: hints
 //!   whose loss costs a re-sent download, never state.
@@ -11,6 +12,7 @@
 //! Both logs survive any single fault at rest (a flipped bit, a corrupt word, an erased or a
 //! garbage sector) and any power cut; [`boot::Health`] says how each was found.
 
+pub mod blocking;
 pub mod boot;
 pub mod catalog;
 pub mod checkpoint;

@@ -73,7 +73,7 @@ pub fn pattern(gen: u32, kind: u8, index: u32) -> u32 {
 }
 
 /// `pattern` as a `w`-byte word.
-fn word_of(p: u32, w: usize) -> [u8; MAX_WORD] {
+pub(super) fn word_of(p: u32, w: usize) -> [u8; MAX_WORD] {
     let mut out = [ERASED; MAX_WORD];
     let bytes = p.to_le_bytes();
     for (i, b) in out.iter_mut().enumerate().take(w) {
