@@ -78,7 +78,7 @@ fn restore<const S: usize, const W: usize>(sim: &mut SimFlash<S, W>, base: usize
 }
 
 /// What a painting left besides histories written through the stores.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Painted {
     /// Faults at rest: garbage, filled sectors, flipped bits (images and sectors copied in the
     /// slots are not counted: they are slot contents, judged by the verification oracle).
@@ -87,6 +87,9 @@ pub struct Painted {
     /// with any fields): states no writer leaves and no fault at rest forges (their CRCs and
     /// patterns hold), such as two records of one generation.
     pub forged: bool,
+    /// The checkpoints put through the map by the histories (a fault at rest may bring an
+    /// older one back when it damages a newer one).
+    pub checkpoints: Vec<(ComponentId, Checkpoint)>,
 }
 
 /// What the painter may touch.
@@ -140,7 +143,7 @@ impl<'g> Painter<'g> {
                 6 => self.catalog_entry(sim, input),
                 7 => self.log_history(sim, input),
                 8 => self.catalog_history(sim, input),
-                9 => self.checkpoint_history(sim, input),
+                9 => self.checkpoint_history(sim, input, &mut painted.checkpoints),
                 10 | 11 if self.images => self.image(sim, input),
                 12 if self.images => self.copy_sector(sim, input),
                 _ => self.boot_record(sim, input),
@@ -320,6 +323,7 @@ impl<'g> Painter<'g> {
         &self,
         sim: &mut SimFlash<S, W>,
         input: &mut Input,
+        put: &mut Vec<(ComponentId, Checkpoint)>,
     ) {
         let layout = self.geo.layout();
         let Ok(mut map) = CheckpointMap::new(sim, &layout) else {
@@ -328,6 +332,7 @@ impl<'g> Painter<'g> {
         for _ in 0..1 + input.below(8) {
             let c = input.choose(&IDS);
             let cp = fuzz_checkpoint(input);
+            put.push((c, cp));
             let _ = block_on(map.put(c, &cp));
         }
     }
