@@ -17,9 +17,10 @@ build:
     cargo build --workspace
     for t in {{ targets }}; do cargo build {{ embedded_flags }} --target "$t"; done
 
-# Run every test of the host workspace
+# Run every test of the host workspace, and the host tests of the firmware's tiny-mem crate
 test:
     cargo test --workspace
+    cd boards && cargo test -p fwu-tiny-mem --target "$(rustc -vV | sed -n 's/^host: //p')"
 
 # rustfmt check and clippy with -D warnings: host workspace, embedded crates on both targets, fuzz crate, firmware
 lint:
@@ -34,13 +35,14 @@ lint-firmware:
     #!/usr/bin/env bash
     set -euo pipefail
     cd boards
-    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe fwu-state-probe; do cargo fmt -p "$p" -- --check; done
+    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe fwu-state-probe fwu-tiny-mem; do cargo fmt -p "$p" -- --check; done
     rustfmt --edition 2021 --check qemu-mps2/bins/*.rs
     cargo clippy -p fwu-board-qemu --features bootloader,testapp,app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-qemu --features no-auth-active --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-mps2-an386 --features app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-mps2-an505 --features app --target thumbv8m.main-none-eabihf -- -D warnings
     for t in {{ targets }}; do cargo clippy -p fwu-verify-probe --target "$t" -- -D warnings; done
+    for t in {{ targets }}; do cargo clippy -p fwu-tiny-mem --target "$t" -- -D warnings; done
     for t in {{ targets }}; do for f in "" baseline size; do cargo clippy -p fwu-state-probe --target "$t" --features "$f" -- -D warnings; done; done
 
 # QEMU: the real bootloader and test application on both MPS2 machines (boot, install, trial, rollbacks, watchdog)

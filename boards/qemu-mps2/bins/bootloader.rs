@@ -4,6 +4,8 @@
 
 use board::{keys::FWU_PUBLIC_KEYS, qemu, MAP};
 use cortex_m_rt::entry;
+// The small mem* functions (fwu-tiny-mem) replace compiler_builtins' in this binary.
+use fwu_tiny_mem as _;
 
 #[entry]
 fn main() -> ! {
