@@ -239,28 +239,22 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     /// Run the boot flow on a blocking flash.
     pub fn boot<F: NorFlash>(&mut self, flash: &mut F) -> Result<BootReport, BootError> {
         self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let opened = BootLog::open_blocking(flash, &self.layout);
-        let (log, readable) = self.or_unreadable(opened, F::WRITE_SIZE)?;
-        self.run(flash, log, readable)
-    }
-
-    /// The boot log as opened and `true`, or, when not one read of it succeeded, an unreadable
-    /// (corrupt) one and `false`: the boot then acts on nothing but still runs what verifies,
-    /// instead of stopping every boot of a device whose state sectors fail. (One failed read
-    /// never gets here: the opener reads that copy as missing and takes the state from the
-    /// other.)
-    fn or_unreadable(
-        &self,
-        opened: Result<BootLog, StateError>,
-        write: usize,
-    ) -> Result<(BootLog, bool), BootError> {
-        match opened {
+        let write = u32::try_from(F::WRITE_SIZE).map_err(|_| BootError::State)?;
+        // Read in place: the log is a few hundred bytes, and every move of it is a copy.
+        let mut log = BootLog::empty(&self.layout, write)?;
+        let readable = match log.read_blocking(flash) {
+            Ok(()) => true,
+            // Not one read of it succeeded: an unreadable (corrupt) log, so that the boot acts
+            // on nothing but still runs what verifies, instead of stopping every boot of a
+            // device whose state sectors fail. (One failed read never gets here: the opener
+            // reads that copy as missing and takes the state from the other.)
             Err(StateError::Flash) => {
-                let write = u32::try_from(write).map_err(|_| BootError::State)?;
-                Ok((BootLog::unreadable(&self.layout, write)?, false))
+                log.make_unreadable();
+                false
             }
-            other => Ok((other?, true)),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        self.run(flash, &mut log, readable)
     }
 
     /// Check the layout against a flash of `capacity` bytes with `erase`- and `write`-byte
@@ -278,7 +272,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     fn run<F: NorFlash>(
         &mut self,
         flash: &mut F,
-        mut log: BootLog,
+        log: &mut BootLog,
         readable: bool,
     ) -> Result<BootReport, BootError> {
         let mut report = BootReport::default();
@@ -315,17 +309,17 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         }
         if !report.state_readable() {
             if self.config.authenticate_active {
-                self.check_active(flash, &mut log, &floors, &mut report, false)?;
+                self.check_active(flash, log, &floors, &mut report, false)?;
             }
             return Ok(report);
         }
-        self.advance(flash, &mut log, &floors, &mut report)?;
+        self.advance(flash, log, &floors, &mut report)?;
         if self.config.authenticate_active {
-            self.check_active(flash, &mut log, &floors, &mut report, true)?;
+            self.check_active(flash, log, &floors, &mut report, true)?;
         } else if log.health() == Health::Fresh {
             log.commit_blocking(flash, &BootRecord::default())?;
         }
-        self.mark_trial_booted(flash, &mut log, &report)?;
+        self.mark_trial_booted(flash, log, &report)?;
         report.trial = log.state().phase == Phase::Trial;
         Ok(report)
     }

@@ -23,7 +23,14 @@ impl BootLog {
     ) -> Result<Self, StateError> {
         let w = u32::try_from(F::WRITE_SIZE).map_err(|_| StateError::Layout)?;
         let mut log = BootLog::empty(layout, w)?;
-        let mut opener = Opener::new(&mut log);
+        log.read_blocking(flash)?;
+        Ok(log)
+    }
+
+    /// Read the boot log into this [`BootLog::empty`] one, in place (the bootloader's way: a
+    /// boot log is a few hundred bytes, and every move of it is a copy).
+    pub fn read_blocking<F: NorFlash>(&mut self, flash: &mut F) -> Result<(), StateError> {
+        let mut opener = Opener::new(self);
         let mut buf = [0u8; MAX_NEED];
         let mut any_read = false;
         while let Some(need) = opener.need() {
@@ -40,7 +47,7 @@ impl BootLog {
         if !opener.finished() || !any_read {
             return Err(StateError::Flash);
         }
-        Ok(log)
+        Ok(())
     }
 
     /// [`BootLog::commit`] on a blocking flash.

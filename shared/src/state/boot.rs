@@ -176,8 +176,19 @@ impl BootLog {
     /// images against the floors it has elsewhere (the counter backend), as for a corrupt log.
     pub fn unreadable(layout: &Layout<'_>, write: u32) -> Result<Self, StateError> {
         let mut log = Self::empty(layout, write)?;
-        log.health = Health::Corrupt;
+        log.make_unreadable();
         Ok(log)
+    }
+
+    /// Forget whatever a failed read left in this log: [`BootLog::unreadable`], in place.
+    pub fn make_unreadable(&mut self) {
+        self.stored = BootRecord::default();
+        self.flags = 0;
+        self.done = 0;
+        self.at = [None; MAX_COPIES];
+        self.ends = [0; MAX_COPIES];
+        self.blank = [false; MAX_COPIES];
+        self.health = Health::Corrupt;
     }
 
     /// Read the boot log of `layout` from an async flash (nothing is written: see
