@@ -150,6 +150,8 @@ mutants-full *ARGS:
 bench:
     @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
     ./scripts/size-verifier.sh
+    ./scripts/verify-bench.sh an386 an505
+    ./scripts/size.sh || true
     ./scripts/state-probe.sh
     cargo run --release -q -p fwu-bootloader --example wear
     cargo run --release -q -p fwu-updater --example overhead

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Measures the code size of shared's verification path on the embedded targets (release build).
 #
-# It links boards/verify-probe three times: a baseline that only touches the test vectors, a
-# build that runs the scanner (header/TLV parsing + SHA-256), and the full verification (plus key
-# hash and Ed25519 via salty). Sizes are .text + .rodata with the embedded test vectors
-# subtracted; the differences attribute bytes to each stage.
+# It links boards/verify-probe four times: a baseline that only touches the test vectors, a
+# build that runs the scanner (header/TLV parsing + SHA-256), the full verification (plus key
+# hash and fwu-shared's Ed25519: SHA-512 and the double-scalar multiplication over salty's field
+# arithmetic), and for comparison the same path with salty 0.3.0's own `PublicKey::verify`
+# (feature `salty-verify`, what fwu-shared linked before it had its own). Sizes are .text +
+# .rodata with the embedded test vectors subtracted; the differences attribute bytes to each
+# stage (the last row's stage cost is over the scanner, like the row above it).
 set -euo pipefail
 cd "$(dirname "$0")/../boards"
 
@@ -25,9 +28,10 @@ printf '|---|---|---:|---:|---:|---:|---:|\n'
 for target in "${targets[@]}"; do
     base=0
     prev=0
-    for stage in only-header only-scan full; do
+    for stage in only-header only-scan full salty-verify; do
         features=()
         [ "$stage" != full ] && features=(--features "$stage")
+        [ "$stage" = salty-verify ] && prev=$scan
         cargo build --quiet --release -p fwu-verify-probe --target "$target" "${features[@]}"
         elf="target/$target/release/fwu-verify-probe"
         text=$(section "$elf" .text)
@@ -35,8 +39,9 @@ for target in "${targets[@]}"; do
         code=$(( text + rodata ))
         case "$stage" in
             only-header) base=$code; prev=$code; label="baseline (no verification)" ;;
-            only-scan) label="scanner + SHA-256" ;;
+            only-scan) label="scanner + SHA-256"; scan=$code ;;
             full) label="scanner + SHA-256 + key ring + Ed25519" ;;
+            salty-verify) label="same, Ed25519 by salty 0.3.0's verify (before)" ;;
         esac
         printf '| %s | %s | %d | %d | %d | %d | %d |\n' "$target" "$label" "$text" "$rodata" "$code" $(( code - base )) $(( code - prev ))
         prev=$code

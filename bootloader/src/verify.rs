@@ -15,7 +15,7 @@ use fwu_shared::version::{BuildNumber, Dependencies};
 use fwu_shared::{ComponentId, Error, ImageVersion, PsaStatus};
 
 /// Buffer used to stream images through the hash.
-const SCAN_BUF: usize = 256;
+const SCAN_BUF: usize = 128;
 
 /// Scan and authenticate the image at `base` in a slot of `slot_size` bytes.
 pub fn authenticate<F: NorFlash>(
