@@ -51,6 +51,36 @@ unsafe fn copy_backward(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
+/// Copy `n` bytes from `src` to `dst`, both word aligned (the `__aeabi_memcpy4/8` contract):
+/// whole words, then the last `n % 4` bytes.
+#[cfg(any(test, target_os = "none"))]
+unsafe fn copy_aligned(dst: *mut u8, src: *const u8, n: usize) {
+    let (d, s) = (dst.cast::<u32>(), src.cast::<u32>());
+    for i in 0..n / WORD {
+        // SAFETY: the caller's range, word aligned by the EABI contract.
+        unsafe { *d.add(i) = *s.add(i) };
+    }
+    for i in n / WORD * WORD..n {
+        // SAFETY: the caller's range.
+        unsafe { *dst.add(i) = *src.add(i) };
+    }
+}
+
+/// Fill `n` bytes at the word-aligned `dst` with `c`: whole words, then the last `n % 4`.
+#[cfg(any(test, target_os = "none"))]
+unsafe fn fill_aligned(dst: *mut u8, c: u8, n: usize) {
+    let d = dst.cast::<u32>();
+    let w = u32::from_ne_bytes([c; WORD]);
+    for i in 0..n / WORD {
+        // SAFETY: the caller's range, word aligned by the EABI contract.
+        unsafe { *d.add(i) = w };
+    }
+    for i in n / WORD * WORD..n {
+        // SAFETY: the caller's range.
+        unsafe { *dst.add(i) = c };
+    }
+}
+
 /// Fill `n` bytes at `dst` with `c`.
 unsafe fn fill(dst: *mut u8, c: u8, n: usize) {
     if aligned(dst as usize, 0, n) {
@@ -123,7 +153,7 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// variants, `memset` with the arguments `(dst, n, c)`, and `memclr`.
 #[cfg(target_os = "none")]
 mod aeabi {
-    use super::{copy_forward, fill, memmove};
+    use super::{copy_aligned, copy_forward, fill, fill_aligned, memmove};
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memcpy(dst: *mut u8, src: *const u8, n: usize) {
@@ -133,14 +163,14 @@ mod aeabi {
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memcpy4(dst: *mut u8, src: *const u8, n: usize) {
-        // SAFETY: the EABI contract (as memcpy).
-        unsafe { copy_forward(dst, src, n) }
+        // SAFETY: the EABI contract (as memcpy, both pointers word aligned).
+        unsafe { copy_aligned(dst, src, n) }
     }
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memcpy8(dst: *mut u8, src: *const u8, n: usize) {
-        // SAFETY: the EABI contract (as memcpy).
-        unsafe { copy_forward(dst, src, n) }
+        // SAFETY: the EABI contract (as memcpy, both pointers word aligned).
+        unsafe { copy_aligned(dst, src, n) }
     }
 
     #[no_mangle]
@@ -169,14 +199,14 @@ mod aeabi {
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memset4(dst: *mut u8, n: usize, c: i32) {
-        // SAFETY: the EABI contract (as memset).
-        unsafe { fill(dst, c as u8, n) }
+        // SAFETY: the EABI contract (as memset, `dst` word aligned).
+        unsafe { fill_aligned(dst, c as u8, n) }
     }
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memset8(dst: *mut u8, n: usize, c: i32) {
-        // SAFETY: the EABI contract (as memset).
-        unsafe { fill(dst, c as u8, n) }
+        // SAFETY: the EABI contract (as memset, `dst` word aligned).
+        unsafe { fill_aligned(dst, c as u8, n) }
     }
 
     #[no_mangle]
@@ -187,14 +217,14 @@ mod aeabi {
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memclr4(dst: *mut u8, n: usize) {
-        // SAFETY: the EABI contract (as memset with 0).
-        unsafe { fill(dst, 0, n) }
+        // SAFETY: the EABI contract (as memset with 0, `dst` word aligned).
+        unsafe { fill_aligned(dst, 0, n) }
     }
 
     #[no_mangle]
     unsafe extern "C" fn __aeabi_memclr8(dst: *mut u8, n: usize) {
-        // SAFETY: the EABI contract (as memset with 0).
-        unsafe { fill(dst, 0, n) }
+        // SAFETY: the EABI contract (as memset with 0, `dst` word aligned).
+        unsafe { fill_aligned(dst, 0, n) }
     }
 }
 
@@ -244,6 +274,23 @@ mod tests {
                 assert_ne!(unsafe { bcmp(a.as_ptr(), b.as_ptr(), n) }, 0);
             }
             assert_eq!(unsafe { memcmp(a.as_ptr(), a.as_ptr(), n) }, 0);
+            // The word-aligned helpers of the `__aeabi_*4/8` forms, on aligned buffers.
+            let src: Vec<u32> = (0..16)
+                .map(|i| 0x0102_0304u32.wrapping_mul(i + 7))
+                .collect();
+            let mut dst = [0u32; 16];
+            let bytes = |w: &[u32]| -> Vec<u8> { w.iter().flat_map(|x| x.to_ne_bytes()).collect() };
+            unsafe { copy_aligned(dst.as_mut_ptr().cast(), src.as_ptr().cast(), n) };
+            assert_eq!(&bytes(&dst)[..n], &bytes(&src)[..n], "copy_aligned {n}");
+            assert!(
+                bytes(&dst)[n..].iter().all(|&b| b == 0),
+                "copy_aligned {n} overran"
+            );
+            unsafe { fill_aligned(dst.as_mut_ptr().cast(), 0x5a, n) };
+            assert!(
+                bytes(&dst)[..n].iter().all(|&b| b == 0x5a),
+                "fill_aligned {n}"
+            );
         }
     }
 }
