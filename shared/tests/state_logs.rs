@@ -316,23 +316,30 @@ fn cuts_during_commits_flags_and_steps_leave_before_or_after() {
 /// finds it) instead of believing both copies hold it.
 #[test]
 fn a_commit_that_does_not_stick_in_one_copy_is_known_as_degraded() {
-    let geo = geometry();
-    let mut f = flash();
-    let mut log = open(&mut f);
-    block_on(log.commit(&mut f, &staged(1))).unwrap();
-    assert_eq!(log.health(), Health::Ok);
-    for sector in geo.boot[0].base / S..(geo.boot[0].base + geo.boot[0].len) / S {
-        f.wear_out(sector as usize, fwu_sim_flash::Wear::WriteNoStick, 0);
+    // Both writers: the service's (async) and the bootloader's (`state::blocking`).
+    for blocking in [false, true] {
+        let geo = geometry();
+        let mut f = flash();
+        let mut log = open(&mut f);
+        block_on(log.commit(&mut f, &staged(1))).unwrap();
+        assert_eq!(log.health(), Health::Ok);
+        for sector in geo.boot[0].base / S..(geo.boot[0].base + geo.boot[0].len) / S {
+            f.wear_out(sector as usize, fwu_sim_flash::Wear::WriteNoStick, 0);
+        }
+        if blocking {
+            log.commit_blocking(&mut f, &staged(2)).unwrap();
+        } else {
+            block_on(log.commit(&mut f, &staged(2))).unwrap();
+        }
+        let again = open(&mut f);
+        assert_eq!(again.state(), log.state(), "copy B holds the new record");
+        assert_eq!(again.health(), Health::Degraded);
+        assert_eq!(
+            log.health(),
+            Health::Degraded,
+            "the writer (blocking: {blocking}) must know that copy A lacks the record"
+        );
     }
-    block_on(log.commit(&mut f, &staged(2))).unwrap();
-    let again = open(&mut f);
-    assert_eq!(again.state(), log.state(), "copy B holds the new record");
-    assert_eq!(again.health(), Health::Degraded);
-    assert_eq!(
-        log.health(),
-        Health::Degraded,
-        "the writer must know that copy A lacks the record"
-    );
 }
 
 #[test]
@@ -349,12 +356,25 @@ fn a_step_word_that_cannot_be_written_becomes_a_record() {
     let word = geo.boot[1].slot(slot) + geo.boot_slot.install + 4;
     let b = f.contents()[word as usize] ^ 0x10;
     f.load(word as usize, &[b]);
-    let mut log2 = open(&mut f);
-    assert_eq!(log2.state().done, 3);
-    block_on(log2.step_done(&mut f, Direction::Install, 3)).unwrap();
-    assert!(f.stats().writes - before >= 2, "two records, one per copy");
-    let t = open(&mut f).state();
-    assert_eq!((t.phase, t.done), (Phase::Installing, 4));
+    // Both writers: the service's (async) and the bootloader's (`state::blocking`).
+    for blocking in [false, true] {
+        let mut g = f.clone();
+        let mut log2 = open(&mut g);
+        assert_eq!(log2.state().done, 3);
+        if blocking {
+            log2.step_done_blocking(&mut g, Direction::Install, 3)
+                .unwrap();
+        } else {
+            block_on(log2.step_done(&mut g, Direction::Install, 3)).unwrap();
+        }
+        assert!(g.stats().writes - before >= 2, "two records, one per copy");
+        let t = open(&mut g).state();
+        assert_eq!(
+            (t.phase, t.done),
+            (Phase::Installing, 4),
+            "blocking: {blocking}"
+        );
+    }
     let _ = log;
 }
 
