@@ -3,9 +3,11 @@
 # one verification with the key already decoded (`verify`), of the key decoding (`key_decode`),
 # of both (`verify_strict`), the same two steps by salty 0.3.0's own `PublicKey::verify` and
 # `PublicKey::try_from` on the same inputs (`salty_*`: the verifier before), and SHA-256 per byte
-# (x100). QEMU `-icount shift=0`: one instruction per virtual nanosecond, counted with SysTick at
-# the core clock; each figure is the mean of 4 runs. Before timing, the probe checks both
-# verifiers on the target against verdicts computed on the host (`cases`).
+# (x100): fwu-shared's (`sha256_per_byte_x100`) and the sha2 0.10 crate's it replaced
+# (`sha2_per_byte_x100`). QEMU `-icount shift=0`: one instruction per virtual nanosecond,
+# counted with SysTick at the core clock; each figure is the mean of 4 runs. Before timing, the
+# probe checks both verifiers on the target against verdicts computed on the host (`cases`), and
+# fwu-shared's SHA-256 against sha2's.
 # Then the code size of the verification path, fwu-shared's Ed25519 against salty's
 # (scripts/size-verifier.sh: .text + .rodata, release profile, opt-level "s", LTO).
 # Usage: scripts/verify-bench.sh [an386|an505 ...]   (default: an386)

@@ -8,11 +8,11 @@
 
 use super::header::{ImageHeader, IMAGE_HEADER_SIZE};
 use super::keys::PublicKey;
+use super::sha256::sha256;
 use super::tlv::{self, types, TlvEntry, TlvInfo, TLV_HEADER_SIZE};
 use crate::bytes::Writer;
 use crate::component::ImageVersion;
 use crate::version::Dependency;
-use sha2::{Digest, Sha256};
 
 /// Size of the unprotected TLV area this builder writes: info + SHA-256 + key hash + Ed25519.
 pub const UNPROTECTED_TLV_SIZE: usize = 4 + (4 + 32) + (4 + 32) + (4 + 64);
@@ -152,7 +152,7 @@ pub fn build_image(
     let hashed_len = write_hashed(&mut Writer::new(out), spec, &header, payload)
         .ok_or(BuildError::BufferTooSmall)?;
     let hashed = out.get(..hashed_len).ok_or(BuildError::BufferTooSmall)?;
-    let digest: [u8; 32] = Sha256::digest(hashed).into();
+    let digest = sha256(hashed);
     let key_hash = signer.public_key().key_hash();
     let signature = signer.sign_digest(&digest);
     let tail = out

@@ -5,8 +5,8 @@
 //! rotate its signing key: images signed by any listed key are accepted.
 
 use super::scan::ScannedImage;
+use super::sha256::sha256;
 use super::ImageError;
-use sha2::{Digest, Sha256};
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the 32 key bytes follow.
 pub const ED25519_SPKI_PREFIX: [u8; 12] = [
@@ -29,7 +29,7 @@ impl PublicKey {
 
     /// The key hash as found in the `KEYHASH` TLV: SHA-256 of the SPKI DER.
     pub fn key_hash(&self) -> [u8; 32] {
-        Sha256::digest(self.spki_der()).into()
+        sha256(&self.spki_der())
     }
 }
 

@@ -12,6 +12,7 @@ pub mod header;
 pub mod keys;
 pub mod read;
 pub mod scan;
+pub mod sha256;
 pub mod tlv;
 
 pub use header::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC};

@@ -3,10 +3,10 @@
 //! has. It never indexes with an untrusted length and never needs the image in RAM.
 
 use super::header::{ImageHeader, IMAGE_HEADER_SIZE};
+use super::sha256::Sha256;
 use super::tlv::{self, role, types, Area, TlvEntry, TlvInfo, TlvRole, TLV_HEADER_SIZE};
 use super::ImageError;
 use crate::version::Dependencies;
-use sha2::{Digest, Sha256};
 
 /// Largest TLV value the scanner reads into memory (the Ed25519 signature).
 pub const MAX_TLV_VALUE: usize = 64;
@@ -164,7 +164,7 @@ impl Scanner {
                 hash_tlv: self.hash_tlv,
                 key_hash: self.key_hash,
                 signature: self.signature,
-                digest: self.hasher.finalize().into(),
+                digest: self.hasher.finalize(),
                 total_size: self.area_end,
             }),
             _ => Err(ImageError::Truncated),

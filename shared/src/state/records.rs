@@ -301,13 +301,12 @@ impl BootRecord {
 /// The digest of a staged set: SHA-256 over `id || digest` of each member in increasing id
 /// order. `install` stores it; the bootloader recomputes it from the images it verified.
 pub fn staged_set_digest(members: impl Iterator<Item = (ComponentId, [u8; 32])>) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
+    let mut h = crate::image::sha256::Sha256::new();
     for (c, d) in members {
-        h.update([c]);
-        h.update(d);
+        h.update(&[c]);
+        h.update(&d);
     }
-    h.finalize().into()
+    h.finalize()
 }
 
 /// A download's resume point in the checkpoint map.
