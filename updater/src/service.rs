@@ -822,26 +822,19 @@ where
             })
             .await?;
         }
+        // Every sector is erased, including those that read blank: a sector whose erase a
+        // power cut interrupted (an earlier clean's) can read blank and still hold programmed
+        // cells, which a flash with ECC refuses to program again (found by the psa_sequence
+        // fuzzer: the next download's first write failed). The next download then skips its
+        // erases (`secondary_erased`).
         let ss = self.sector();
         let range = slots.secondary_range(ss);
-        let mut buf = [0u8; CHUNK];
         let mut sector = range.start;
         while sector < range.end {
-            let mut blank = true;
-            let mut pos = sector;
-            while blank && pos < sector + ss {
-                let n = (CHUNK as u32).min(sector + ss - pos);
-                let chunk = buf.get_mut(..n as usize).ok_or(Error::StorageFailure)?;
-                read_at(&mut self.flash, pos, chunk).await?;
-                blank = chunk.iter().all(|&b| b == ERASED);
-                pos += n;
-            }
-            if !blank {
-                self.flash
-                    .erase(sector, sector + ss)
-                    .await
-                    .map_err(|_| Error::StorageFailure)?;
-            }
+            self.flash
+                .erase(sector, sector + ss)
+                .await
+                .map_err(|_| Error::StorageFailure)?;
             sector += ss;
         }
         let rec = ComponentRecord {
