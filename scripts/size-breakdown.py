@@ -8,7 +8,7 @@ import sys
 
 PARTS = [  # (part, substrings of the source path), first match wins
     ("Ed25519 (fwu's verifier + salty's field and SHA-512)", ("image/ed25519", "salty-")),
-    ("SHA-256 (sha2)", ("sha2-", "block-buffer-", "digest-", "generic-array-")),
+    ("SHA-256 (fwu's, or sha2)", ("image/sha256.rs", "sha2-", "block-buffer-", "digest-", "generic-array-")),
     ("image scan and key ring", ("image/",)),
     ("boot log (state)", ("state/", "record.rs")),
     ("boot flow and swap (fwu-bootloader)", ("fwu-bootloader", "bootloader/src")),
