@@ -26,20 +26,20 @@ use fwu_shared::image::ImageError;
 use salty::{CompressedY, EdwardsPoint, Scalar, Sha512};
 use std::collections::BTreeMap;
 
-/// splitmix64: deterministic, seedable test randomness.
-struct Rng(u64);
+/// The simulator's SplitMix64 (deterministic, seedable), with the draws these tests use.
+struct Rng(fwu_sim_flash::rng::Rng);
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(fwu_sim_flash::rng::Rng::new(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 
     fn bytes<const N: usize>(&mut self) -> [u8; N] {
@@ -245,7 +245,7 @@ fn run(cases: u64, threads: u64, seed: u64) -> Stats {
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut rng = Rng(seed ^ t.wrapping_mul(0xd1b5_4a32_d192_ed03));
+                let mut rng = Rng::new(seed ^ t.wrapping_mul(0xd1b5_4a32_d192_ed03));
                 let mut stats = Stats::default();
                 while stats.total() < cases / threads {
                     round(&mut rng, &mut stats);

@@ -7,20 +7,20 @@
 use fwu_shared::image::sha256::{sha256, Sha256};
 use sha2::Digest;
 
-/// splitmix64: deterministic, seedable test randomness.
-struct Rng(u64);
+/// The simulator's SplitMix64 (deterministic, seedable), with the draws these tests use.
+struct Rng(fwu_sim_flash::rng::Rng);
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(fwu_sim_flash::rng::Rng::new(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 
     fn bytes(&mut self, len: usize) -> Vec<u8> {
@@ -110,7 +110,7 @@ fn bit_lengths_around_the_padding_boundaries() {
 
 #[test]
 fn matches_sha2_on_every_length_and_random_chunking() {
-    let mut rng = Rng(0x5a5a_0256);
+    let mut rng = Rng::new(0x5a5a_0256);
     for len in 0..=300 {
         let msg = rng.bytes(len);
         let want = reference(&msg);
@@ -130,7 +130,7 @@ fn matches_sha2_on_every_length_and_random_chunking() {
 
 #[test]
 fn a_clone_continues_independently() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let msg = rng.bytes(200);
     let mut h = Sha256::new();
     h.update(&msg[..77]);
