@@ -31,7 +31,7 @@ pub mod swap;
 pub mod verify;
 
 use embedded_storage::nor_flash::NorFlash;
-use fwu_shared::image::{ImageError, KeyRing};
+use fwu_shared::image::{DecodedKeyRing, ImageError, KeyRing};
 use fwu_shared::layout::{Layout, LayoutError};
 pub use fwu_shared::state::records::{
     ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
@@ -204,7 +204,7 @@ fn restoring(
 /// The bootloader: layout, trusted keys, policy and the anti-rollback counter backend.
 pub struct Bootloader<'a, C: SecurityCounters> {
     layout: Layout<'a>,
-    keys: KeyRing<'a>,
+    keys: DecodedKeyRing<'a>,
     config: BootConfig,
     counters: C,
 }
@@ -225,7 +225,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
     pub fn new(layout: Layout<'a>, keys: KeyRing<'a>, config: BootConfig, counters: C) -> Self {
         Bootloader {
             layout,
-            keys,
+            keys: DecodedKeyRing::new(keys),
             config,
             counters,
         }
@@ -357,7 +357,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         // state was written before its first boot stored none yet).
         let mut floor = floors.floor;
         for c in txn.members.iter() {
-            match verify::active_counter(flash, &self.layout, &self.keys, c) {
+            match verify::active_counter(flash, &self.layout, &mut self.keys, c) {
                 Ok(Some(running)) => {
                     if let Some(f) = floor.get_mut(usize::from(c)) {
                         *f = (*f).max(running);
@@ -374,7 +374,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let verdict = verify::verify_staged(
             flash,
             &self.layout,
-            &self.keys,
+            &mut self.keys,
             &txn,
             |c| floors.of(c),
             self.config.build_number,
@@ -453,7 +453,14 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let txn = log.state();
         for c in txn.members.iter() {
             let sectors = txn.sectors_of(c);
-            match verify::backup(flash, &self.layout, &self.keys, c, floors.of(c), sectors) {
+            match verify::backup(
+                flash,
+                &self.layout,
+                &mut self.keys,
+                c,
+                floors.of(c),
+                sectors,
+            ) {
                 verify::Backup::Valid => {}
                 verify::Backup::Unreadable => {
                     report.action = BootAction::Deferred(txn.members);
@@ -565,7 +572,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 && verify::backup(
                     flash,
                     &self.layout,
-                    &self.keys,
+                    &mut self.keys,
                     c,
                     floors.of(c),
                     slots.sectors,
@@ -664,8 +671,8 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             .component(c)
             .ok_or(Refusal::Image(ImageError::Storage))?;
         let max = slots.max_image_size(self.layout.sector_size);
-        let scanned =
-            verify::authenticate(flash, &self.keys, slots.primary, max).map_err(Refusal::Image)?;
+        let scanned = verify::authenticate(flash, &mut self.keys, slots.primary, max)
+            .map_err(Refusal::Image)?;
         let floor = floors.of(c);
         let image = scanned.security_counter.unwrap_or(0);
         if image < floor {

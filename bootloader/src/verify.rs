@@ -5,7 +5,7 @@
 
 use embedded_storage::nor_flash::NorFlash;
 use fwu_shared::image::{
-    scan_flash, ImageError, ImageHeader, KeyRing, ScannedImage, IMAGE_HEADER_SIZE,
+    scan_flash, DecodedKeyRing, ImageError, ImageHeader, ScannedImage, IMAGE_HEADER_SIZE,
 };
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::plan::swap_sectors_blocking as swap_sectors;
@@ -20,7 +20,7 @@ const SCAN_BUF: usize = 128;
 /// Scan and authenticate the image at `base` in a slot of `slot_size` bytes.
 pub fn authenticate<F: NorFlash>(
     flash: &mut F,
-    keys: &KeyRing<'_>,
+    keys: &mut DecodedKeyRing<'_>,
     base: u32,
     slot_size: u32,
 ) -> Result<ScannedImage, ImageError> {
@@ -51,7 +51,7 @@ pub enum Verdict {
 pub fn verify_staged<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
-    keys: &KeyRing<'_>,
+    keys: &mut DecodedKeyRing<'_>,
     txn: &BootRecord,
     floor: impl Fn(ComponentId) -> u32,
     build: BuildNumber,
@@ -138,7 +138,7 @@ pub enum Backup {
 pub fn backup<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
-    keys: &KeyRing<'_>,
+    keys: &mut DecodedKeyRing<'_>,
     c: ComponentId,
     floor: u32,
     sectors: u16,
@@ -165,7 +165,7 @@ pub fn backup<F: NorFlash>(
 pub fn active_counter<F: NorFlash>(
     flash: &mut F,
     layout: &Layout<'_>,
-    keys: &KeyRing<'_>,
+    keys: &mut DecodedKeyRing<'_>,
     c: ComponentId,
 ) -> Result<Option<u32>, ImageError> {
     let Some(slots) = layout.component(c) else {

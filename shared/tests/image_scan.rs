@@ -456,3 +456,49 @@ fn the_extent_is_known_without_hashing() {
     ))
     .is_err());
 }
+
+/// The bootloader's key ring keeps the key it decoded last (one decoding per boot, not per
+/// image): its verdicts are the plain key ring's, image after image, whichever key signed the
+/// previous one (the kept key is replaced), for valid, tampered, unknown-key and malleated
+/// images.
+#[test]
+fn the_decoded_key_ring_gives_the_key_rings_verdicts() {
+    use fwu_shared::image::ed25519::malleated;
+    use fwu_shared::image::DecodedKeyRing;
+    let (a, b, c) = (signer(1), signer(2), signer(3));
+    let keys = [a.public_key(), b.public_key()];
+    let ring = KeyRing::new(&keys);
+    let mut decoded = DecodedKeyRing::new(ring);
+    let valid_a = build(&spec_v(1), &payload(3000), &a);
+    let valid_b = build(&spec_v(2), &payload(2000), &b);
+    let unknown = build(&spec_v(3), &payload(1000), &c);
+    let mut tampered = valid_a.clone();
+    tampered[0x200 + 10] ^= 1;
+    let mut twin = valid_b.clone();
+    let sig_at = twin.len() - 64;
+    let sig: [u8; 64] = twin[sig_at..].try_into().unwrap();
+    twin[sig_at..].copy_from_slice(&malleated(&sig).unwrap());
+    let images = [
+        &valid_a, &valid_a, &valid_b, &tampered, &valid_a, &unknown, &twin, &valid_b,
+    ];
+    let mut verdicts = Vec::new();
+    for image in images {
+        let scanned = scan_slice(image, SLOT).unwrap();
+        let want = ring.authenticate(&scanned);
+        assert_eq!(decoded.authenticate(&scanned), want);
+        verdicts.push(want);
+    }
+    assert_eq!(
+        verdicts,
+        [
+            Ok(0),
+            Ok(0),
+            Ok(1),
+            Err(ImageError::HashMismatch),
+            Ok(0),
+            Err(ImageError::UnknownKey),
+            Err(ImageError::NonCanonicalSignature),
+            Ok(1)
+        ]
+    );
+}

@@ -248,6 +248,31 @@ pub fn verify_strict(
     message: &[u8],
     signature: &[u8; 64],
 ) -> Result<(), ImageError> {
+    remembered(public, message, signature, || {
+        VerifyingKey::new(public).and_then(|k| k.verify(message, signature))
+    })
+}
+
+/// [`VerifyingKey::verify`] with a key decoded earlier (the bootloader decodes each key once
+/// per boot); the same verdicts as [`verify_strict`] with its bytes.
+pub fn verify_decoded(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), ImageError> {
+    remembered(&key.bytes, message, signature, || {
+        key.verify(message, signature)
+    })
+}
+
+/// The verdict of `verify` for (`public`, `message`, `signature`), remembered in fuzz builds
+/// and host simulators (see `memo`); on a device, `verify` itself.
+fn remembered(
+    public: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; 64],
+    verify: impl FnOnce() -> Result<(), ImageError>,
+) -> Result<(), ImageError> {
     #[cfg(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none"))))]
     if let Some(ok) = memo::get(public, message, signature) {
         return if ok {
@@ -256,11 +281,13 @@ pub fn verify_strict(
             Err(ImageError::BadSignature)
         };
     }
-    let verdict = VerifyingKey::new(public).and_then(|k| k.verify(message, signature));
+    let verdict = verify();
     #[cfg(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none"))))]
     if matches!(verdict, Ok(()) | Err(ImageError::BadSignature)) {
         memo::put(public, message, signature, verdict.is_ok());
     }
+    #[cfg(not(any(fuzzing, all(feature = "host-verify-memo", not(target_os = "none")))))]
+    let _ = (public, message, signature);
     verdict
 }
 

@@ -16,7 +16,7 @@ pub mod sha256;
 pub mod tlv;
 
 pub use header::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC};
-pub use keys::{KeyRing, PublicKey};
+pub use keys::{DecodedKeyRing, KeyRing, PublicKey};
 pub use read::{
     image_extent, image_extent_async, scan_flash, scan_flash_async, scan_slice, verify_slice,
 };
