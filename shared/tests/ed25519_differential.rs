@@ -26,30 +26,12 @@ use fwu_shared::image::ImageError;
 use salty::{CompressedY, EdwardsPoint, Scalar, Sha512};
 use std::collections::BTreeMap;
 
-/// The simulator's SplitMix64 (deterministic, seedable), with the draws these tests use.
-struct Rng(fwu_sim_flash::rng::Rng);
+mod common;
+use common::Rng;
 
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(fwu_sim_flash::rng::Rng::new(seed))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0.below(n as u64) as usize
-    }
-
-    fn bytes<const N: usize>(&mut self) -> [u8; N] {
-        core::array::from_fn(|_| self.next() as u8)
-    }
-
-    /// A uniformly random scalar below `L`.
-    fn scalar(&mut self) -> Scalar {
-        Scalar::from_u512_le(&self.bytes::<64>())
-    }
+/// A uniformly random scalar below `L`.
+fn scalar(rng: &mut Rng) -> Scalar {
+    Scalar::from_u512_le(&rng.bytes::<64>())
 }
 
 /// The outcome counts of a run, by kind of case and verdict.
@@ -200,11 +182,11 @@ fn round(rng: &mut Rng, stats: &mut Stats) {
     );
 
     // Signatures made with an arbitrary scalar `a` and nonce `r`.
-    let a = rng.scalar();
+    let a = scalar(rng);
     let b = EdwardsPoint::basepoint();
     let a_point = &a * &b;
     let a_enc = a_point.compressed().0;
-    let r = rng.scalar();
+    let r = scalar(rng);
     let r_enc = (&r * &b).compressed().0;
     check(
         stats,

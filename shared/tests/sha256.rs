@@ -7,26 +7,8 @@
 use fwu_shared::image::sha256::{sha256, Sha256};
 use sha2::Digest;
 
-/// The simulator's SplitMix64 (deterministic, seedable), with the draws these tests use.
-struct Rng(fwu_sim_flash::rng::Rng);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(fwu_sim_flash::rng::Rng::new(seed))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0.below(n as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+mod common;
+use common::Rng;
 
 fn hex(s: &str) -> [u8; 32] {
     let v: Vec<u8> = (0..s.len())
@@ -112,7 +94,7 @@ fn bit_lengths_around_the_padding_boundaries() {
 fn matches_sha2_on_every_length_and_random_chunking() {
     let mut rng = Rng::new(0x5a5a_0256);
     for len in 0..=300 {
-        let msg = rng.bytes(len);
+        let msg = rng.vec(len);
         let want = reference(&msg);
         assert_eq!(sha256(&msg), want, "one-shot, length {len}");
         for round in 0..8 {
@@ -131,7 +113,7 @@ fn matches_sha2_on_every_length_and_random_chunking() {
 #[test]
 fn a_clone_continues_independently() {
     let mut rng = Rng::new(7);
-    let msg = rng.bytes(200);
+    let msg = rng.vec(200);
     let mut h = Sha256::new();
     h.update(&msg[..77]);
     let fork = h.clone();
