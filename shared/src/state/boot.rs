@@ -171,16 +171,10 @@ impl BootLog {
         })
     }
 
-    /// A log none of whose copies could be read (a flash that fails there, every time):
-    /// [`Health::Corrupt`] with no record, so that a boot acts on nothing and checks the active
-    /// images against the floors it has elsewhere (the counter backend), as for a corrupt log.
-    pub fn unreadable(layout: &Layout<'_>, write: u32) -> Result<Self, StateError> {
-        let mut log = Self::empty(layout, write)?;
-        log.make_unreadable();
-        Ok(log)
-    }
-
-    /// Forget whatever a failed read left in this log: [`BootLog::unreadable`], in place.
+    /// Forget whatever a failed read left in this log, when none of its copies could be read
+    /// (a flash that fails there, every time): [`Health::Corrupt`] with no record, so that a
+    /// boot acts on nothing and checks the active images against the floors it has elsewhere
+    /// (the counter backend), as for a corrupt log.
     pub fn make_unreadable(&mut self) {
         self.stored = BootRecord::default();
         self.flags = 0;
