@@ -29,13 +29,12 @@
 //! [`VerifyingKey::new`] decodes `A` once (a square root: 251 squarings, about 53,000
 //! instructions on Cortex-M4). [`VerifyingKey::verify`] hashes with salty's SHA-512, reduces
 //! `k` modulo `L` (`scalar`), and computes `[S]B - [k]A` in one pass (`straus`): signed windows
-//! (wNAF) of width 5 for `S` and 3 for `k`, 8 odd multiples of `B` from a 768-byte table in
-//! flash and 2 of `-A` computed per verification (256 bytes of stack: the bootloader's RAM
-//! budget chose the narrow window, for about 3 % more time than width 5 and its 1 KiB), about
-//! 253 doublings (4 squarings each, `curve`) and 115 additions, then one inversion to encode the
-//! result. On QEMU's Cortex-M4 (mps2-an386) that is about 0.95 M instructions per verification
-//! against 3.7 M for salty's `verify`, whose two
-//! constant-time 256-step ladders do two unified additions per bit each
+//! (wNAF) of width 3 for both scalars, 2 odd multiples each of `B` and `-A` computed per
+//! verification (512 bytes of stack; a flash table of `B`'s multiples was 7 % faster for 700
+//! bytes more of the bootloader's 16 KiB), about 253 doublings (4 squarings each, `curve`) and
+//! 126 additions, then one inversion to encode the result. On QEMU's Cortex-M4 (mps2-an386)
+//! that is about 1.0 M instructions per verification against 3.7 M for salty's `verify`, whose
+//! two constant-time 256-step ladders do two unified additions per bit each
 //! (`scripts/verify-bench.sh`), in less code (`scripts/size-verifier.sh`).
 //!
 //! # Variable time
@@ -133,9 +132,24 @@ pub fn is_canonical_point(point: &[u8; 32]) -> bool {
     less_than(&y, &P)
 }
 
-/// Whether the canonical encoding `point` is one of a point of small order.
+/// The `y` coordinates of the points of small order: [`SMALL_ORDER`] holds each with both
+/// sign bits, so comparing the low 255 bits with these five decides membership in half the
+/// flash (the unit test `small_order_table_is_the_torsion` checks the pairing).
+const SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    SMALL_ORDER[0],
+    SMALL_ORDER[2],
+    SMALL_ORDER[4],
+    SMALL_ORDER[6],
+    SMALL_ORDER[8],
+];
+
+/// Whether `point` is one of the encodings in [`SMALL_ORDER`] (a point of small order).
 pub fn is_small_order(point: &[u8; 32]) -> bool {
-    SMALL_ORDER.contains(point)
+    let mut y = *point;
+    if let Some(top) = y.last_mut() {
+        *top &= 0x7f;
+    }
+    SMALL_ORDER_Y.contains(&y)
 }
 
 /// A public key that passed the key rules (canonical, not of small order, on the curve), kept
@@ -341,6 +355,20 @@ mod tests {
         for e in SMALL_ORDER {
             let p = CompressedY(e).decompressed().expect("decodes");
             assert_eq!((&eight * &p).compressed().0, identity, "{e:02x?}");
+        }
+        // The table is SMALL_ORDER_Y with both sign bits, so `is_small_order` (which compares
+        // the low 255 bits with SMALL_ORDER_Y) answers exactly membership in SMALL_ORDER.
+        let mut with_signs = std::collections::BTreeSet::new();
+        for y in SMALL_ORDER_Y {
+            assert_eq!(y[31] & 0x80, 0);
+            let mut flipped = y;
+            flipped[31] |= 0x80;
+            with_signs.insert(y);
+            with_signs.insert(flipped);
+        }
+        assert_eq!(with_signs, SMALL_ORDER.into_iter().collect());
+        for e in SMALL_ORDER {
+            assert!(is_small_order(&e));
         }
     }
 

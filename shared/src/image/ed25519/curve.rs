@@ -10,11 +10,10 @@
 //! * [`Completed`]: `((X:Z), (Y:T))`, `x = X/Z`, `y = Y/T`, what doublings and additions
 //!   produce before the multiplications that bring them back to one of the above (3 for
 //!   [`Projective`], 4 for [`Point`]), so that a chain of doublings never computes a `T`;
-//! * [`Cached`]: `(Y+X, Y-X, 2Z, 2dT)`, a point prepared for repeated additions;
-//!   [`AffineCached`]: `(y+x, y-x, 2dxy)`, the same with `Z = 1` (the base point table).
+//! * [`Cached`]: `(Y+X, Y-X, 2Z, 2dT)`, a point prepared for repeated additions.
 //!
 //! Costs in field multiplications `M` and squarings `S`: doubling `4S` (+`3M` back to
-//! [`Projective`]), adding a [`Cached`] `4M`, an [`AffineCached`] `3M` (+`4M` to [`Point`]).
+//! [`Projective`]), adding a [`Cached`] `4M` (+`4M` to [`Point`]).
 //! The formulas are complete on this curve (`a = -1` is a square, `d` is not), so no input
 //! needs a special case. Nothing here is constant-time: verification handles public data only.
 
@@ -130,10 +129,6 @@ pub struct Cached {
     t2d: Fe,
 }
 
-/// An affine point prepared for additions: `(y+x, y-x, 2dxy)`, each a canonical
-/// little-endian encoding (the form of the base point table in flash).
-pub type AffineCached = [[u8; 32]; 3];
-
 impl Point {
     /// Decode a 32-byte point encoding (RFC 8032 §5.1.3) whose `y` the caller has already
     /// checked to be canonical (`y < p`); `None` when no curve point has that `y`, or when
@@ -173,6 +168,19 @@ impl Point {
         })
     }
 
+    /// The point with affine coordinates `x`, `y` (little-endian encodings of a point the
+    /// caller knows to be on the curve: a constant such as the base point).
+    pub fn from_affine(x: &[u8; 32], y: &[u8; 32]) -> Point {
+        let x = Fe::from_bytes_unchecked(x);
+        let y = Fe::from_bytes_unchecked(y);
+        Point {
+            x,
+            y,
+            z: Fe::ONE,
+            t: mul(&x, &y),
+        }
+    }
+
     /// The point prepared for additions.
     pub fn cached(&self) -> Cached {
         Cached {
@@ -192,18 +200,22 @@ impl Point {
         }
     }
 
-    /// `self + q` (`self - q` when `negate`), given `q`'s `(y+x, y-x, 2dxy)` scaled by the
-    /// same factor `Zq` and `two_z = 2 Z Zq` (add-2008-hwcd-3 with `k = 2d`).
-    fn add_parts(&self, ypx: &Fe, ymx: &Fe, t2d: &Fe, two_z: &Fe, negate: bool) -> Completed {
+    /// `self + q`, or `self - q` when `negate` (add-2008-hwcd-3 with `k = 2d`): 4M.
+    pub fn add_cached(&self, q: &Cached, negate: bool) -> Completed {
         // -q = (-x, y): swap y+x with y-x and negate 2dxy.
-        let (ypx, ymx) = if negate { (ymx, ypx) } else { (ypx, ymx) };
+        let (ypx, ymx) = if negate {
+            (&q.y_minus_x, &q.y_plus_x)
+        } else {
+            (&q.y_plus_x, &q.y_minus_x)
+        };
+        let two_z = mul(&self.z, &q.z2);
         let a = mul(&sub(&self.y, &self.x), ymx);
         let b = mul(&add(&self.y, &self.x), ypx);
-        let c = mul(&self.t, t2d);
+        let c = mul(&self.t, &q.t2d);
         let (f, g) = if negate {
-            (add(two_z, &c), sub(two_z, &c))
+            (add(&two_z, &c), sub(&two_z, &c))
         } else {
-            (sub(two_z, &c), add(two_z, &c))
+            (sub(&two_z, &c), add(&two_z, &c))
         };
         // x3 = E/G, y3 = H/F with E = B - A, H = B + A.
         Completed {
@@ -212,19 +224,6 @@ impl Point {
             y: add(&b, &a),
             t: f,
         }
-    }
-
-    /// `self + q`, or `self - q` when `negate`: 4M.
-    pub fn add_cached(&self, q: &Cached, negate: bool) -> Completed {
-        let two_z = mul(&self.z, &q.z2);
-        self.add_parts(&q.y_plus_x, &q.y_minus_x, &q.t2d, &two_z, negate)
-    }
-
-    /// `self + q`, or `self - q` when `negate`, for an affine `q` from a table: 3M.
-    pub fn add_affine(&self, q: &AffineCached, negate: bool) -> Completed {
-        let [ypx, ymx, t2d] = q.map(|e| Fe::from_bytes_unchecked(&e));
-        let two_z = add(&self.z, &self.z);
-        self.add_parts(&ypx, &ymx, &t2d, &two_z, negate)
     }
 }
 
@@ -380,19 +379,6 @@ mod tests {
                 two_p.add_cached(&q.cached(), false).projective().compress(),
                 enc(&(&(&salty_p + &salty_p) + &salty_q))
             );
-            let (x, y) = (salty_q.x(), salty_q.y());
-            let affine = [
-                add(&y, &x).to_bytes(),
-                sub(&y, &x).to_bytes(),
-                mul(&mul(&x, &y), &Fe::D2).to_bytes(),
-            ];
-            for negate in [false, true] {
-                let want = if negate { -&salty_q } else { salty_q };
-                assert_eq!(
-                    two_p.add_affine(&affine, negate).projective().compress(),
-                    enc(&(&(&salty_p + &salty_p) + &want))
-                );
-            }
         }
     }
 }
