@@ -32,7 +32,7 @@ pub mod verify;
 
 use embedded_storage::nor_flash::NorFlash;
 use fwu_shared::image::{DecodedKeyRing, ImageError, KeyRing};
-use fwu_shared::layout::{Layout, LayoutError};
+use fwu_shared::layout::{CheckedLayout, Layout, LayoutError};
 pub use fwu_shared::state::records::{
     ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
     ERROR_TRIAL_NOT_ACCEPTED,
@@ -203,7 +203,7 @@ fn restoring(
 
 /// The bootloader: layout, trusted keys, policy and the anti-rollback counter backend.
 pub struct Bootloader<'a, C: SecurityCounters> {
-    layout: Layout<'a>,
+    checked: CheckedLayout<'a>,
     keys: DecodedKeyRing<'a>,
     config: BootConfig,
     counters: C,
@@ -221,10 +221,16 @@ impl Floors {
 }
 
 impl<'a, C: SecurityCounters> Bootloader<'a, C> {
-    /// A bootloader for `layout`, accepting images signed by `keys`.
-    pub fn new(layout: Layout<'a>, keys: KeyRing<'a>, config: BootConfig, counters: C) -> Self {
+    /// A bootloader for `layout` (checked against the flash it boots: see
+    /// [`Layout::check`], in a `const` on a board), accepting images signed by `keys`.
+    pub fn new(
+        layout: CheckedLayout<'a>,
+        keys: KeyRing<'a>,
+        config: BootConfig,
+        counters: C,
+    ) -> Self {
         Bootloader {
-            layout,
+            checked: layout,
             keys: DecodedKeyRing::new(keys),
             config,
             counters,
@@ -233,15 +239,16 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
 
     /// The layout.
     pub fn layout(&self) -> &Layout<'a> {
-        &self.layout
+        self.checked.layout()
     }
 
     /// Run the boot flow on a blocking flash.
     pub fn boot<F: NorFlash>(&mut self, flash: &mut F) -> Result<BootReport, BootError> {
-        self.validate(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)?;
-        let write = u32::try_from(F::WRITE_SIZE).map_err(|_| BootError::State)?;
+        self.checked
+            .fits(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE)
+            .map_err(BootError::Layout)?;
         // Read in place: the log is a few hundred bytes, and every move of it is a copy.
-        let mut log = BootLog::empty(&self.layout, write)?;
+        let mut log = BootLog::of_checked(self.checked.layout(), *self.checked.geometry());
         let readable = match log.read_blocking(flash) {
             Ok(()) => true,
             // Not one read of it succeeded: an unreadable (corrupt) log, so that the boot acts
@@ -255,17 +262,6 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             Err(e) => return Err(e.into()),
         };
         self.run(flash, &mut log, readable)
-    }
-
-    /// Check the layout against a flash of `capacity` bytes with `erase`- and `write`-byte
-    /// units.
-    fn validate(&self, capacity: usize, erase: usize, write: usize) -> Result<(), BootError> {
-        let capacity = u64::try_from(capacity).unwrap_or(u64::MAX);
-        let erase = u32::try_from(erase).unwrap_or(0);
-        let write = u32::try_from(write).unwrap_or(0);
-        self.layout
-            .validate(capacity, erase, write)
-            .map_err(BootError::Layout)
     }
 
     /// Steps 1–6 once the boot log is read (`readable`: some read of it succeeded).
@@ -282,7 +278,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             floor: [0; MAX_COMPONENTS],
         };
         let mut backend_ok = true;
-        for slots in self.layout.components {
+        for slots in self.checked.layout().components {
             let external = match self.counters.floor(slots.id) {
                 Ok(v) => v,
                 Err(_) => {
@@ -357,7 +353,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         // state was written before its first boot stored none yet).
         let mut floor = floors.floor;
         for c in txn.members.iter() {
-            match verify::active_counter(flash, &self.layout, &mut self.keys, c) {
+            match verify::active_counter(flash, self.checked.layout(), &mut self.keys, c) {
                 Ok(Some(running)) => {
                     if let Some(f) = floor.get_mut(usize::from(c)) {
                         *f = (*f).max(running);
@@ -373,7 +369,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         let floors = Floors { floor };
         let verdict = verify::verify_staged(
             flash,
-            &self.layout,
+            self.checked.layout(),
             &mut self.keys,
             &txn,
             |c| floors.of(c),
@@ -410,7 +406,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         log: &mut BootLog,
         report: &mut BootReport,
     ) -> Result<(), BootError> {
-        match swap::run(flash, log, &self.layout, Direction::Install) {
+        match swap::run(flash, log, self.checked.layout(), Direction::Install) {
             Ok(_) => {
                 log.set_flag_blocking(flash, Flag::Trial)?;
                 let txn = log.state();
@@ -455,7 +451,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
             let sectors = txn.sectors_of(c);
             match verify::backup(
                 flash,
-                &self.layout,
+                self.checked.layout(),
                 &mut self.keys,
                 c,
                 floors.of(c),
@@ -496,7 +492,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         report: &mut BootReport,
     ) -> Result<(), BootError> {
         if log.state().phase != Phase::Restoring {
-            match swap::run(flash, log, &self.layout, Direction::Revert) {
+            match swap::run(flash, log, self.checked.layout(), Direction::Revert) {
                 Ok(_) => {}
                 Err(SwapError::Flash(stopped)) => {
                     // Revert pairs run from the last sector down: members before the failing
@@ -520,7 +516,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         if log.state().phase == Phase::Restoring {
             // Sectors that cannot be restored leave their member's image damaged: the
             // authentication of step 5 refuses it, and the other members still run.
-            swap::run(flash, log, &self.layout, Direction::Restore)?;
+            swap::run(flash, log, self.checked.layout(), Direction::Restore)?;
         }
         let txn = log.state();
         log.set_flag_blocking(flash, Flag::Reverted)?;
@@ -543,7 +539,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         report: &mut BootReport,
         act: bool,
     ) -> Result<(), BootError> {
-        let layout = self.layout.clone();
+        let layout = self.checked.layout().clone();
         let mut acted = false;
         let mut running = [None::<u32>; MAX_COMPONENTS];
         for slots in layout.components {
@@ -571,7 +567,7 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
                 && txn.backups.contains(c)
                 && verify::backup(
                     flash,
-                    &self.layout,
+                    self.checked.layout(),
                     &mut self.keys,
                     c,
                     floors.of(c),
@@ -667,10 +663,11 @@ impl<'a, C: SecurityCounters> Bootloader<'a, C> {
         floors: &Floors,
     ) -> Result<u32, Refusal> {
         let slots = self
-            .layout
+            .checked
+            .layout()
             .component(c)
             .ok_or(Refusal::Image(ImageError::Storage))?;
-        let max = slots.max_image_size(self.layout.sector_size);
+        let max = slots.max_image_size(self.checked.layout().sector_size);
         let scanned = verify::authenticate(flash, &mut self.keys, slots.primary, max)
             .map_err(Refusal::Image)?;
         let floor = floors.of(c);

@@ -11,7 +11,7 @@ use fwu_bootloader::{
 };
 use fwu_shared::image::ImageError;
 use fwu_shared::image::KeyRing;
-use fwu_shared::state::{CounterError, SecurityCounters};
+use fwu_shared::state::{CounterError, SecurityCounters, StoredCounters};
 use fwu_shared::state::{Members, Phase};
 use fwu_shared::version::Dependency;
 use fwu_shared::ComponentId;
@@ -49,6 +49,39 @@ fn an_idle_device_boots_its_authenticated_image_and_changes_nothing() {
         0,
         "a no-update boot must not write the flash"
     );
+}
+
+#[test]
+fn a_layout_checked_for_another_flash_is_refused_before_any_access() {
+    use fwu_bootloader::BootError;
+    use fwu_shared::layout::LayoutError;
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &image(v(1, 0), 5000, 1, &[], 1));
+    let keys = keys();
+    let layout = layout();
+    let capacity = 0x80000u64;
+    for (checked, want) in [
+        // Checked for a larger device than the one booted.
+        (
+            layout.check(2 * capacity, SECTOR, 4),
+            LayoutError::OutOfDevice,
+        ),
+        // Checked for 8-byte writes, booted on a 4-byte-write flash.
+        (layout.check(capacity, SECTOR, 8), LayoutError::WriteSize),
+    ] {
+        let before = f.contents().to_vec();
+        f.reset_stats();
+        let got = Bootloader::new(
+            checked.unwrap(),
+            KeyRing::new(&keys),
+            BootConfig::default(),
+            StoredCounters,
+        )
+        .boot(&mut f);
+        assert_eq!(got, Err(BootError::Layout(want)));
+        assert_eq!(f.stats().ops(), 0);
+        assert_eq!(f.contents(), &before[..]);
+    }
 }
 
 #[test]
@@ -376,8 +409,9 @@ impl SecurityCounters for Backend {
 
 fn boot_with(f: &mut Flash, backend: Backend) -> BootReport {
     let keys = keys();
+    let layout = layout();
     Bootloader::new(
-        layout(),
+        layout.check_for(f).unwrap(),
         KeyRing::new(&keys),
         BootConfig::default(),
         backend,

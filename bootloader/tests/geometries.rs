@@ -126,7 +126,7 @@ fn run<const S: usize, const W: usize>(sectors: u16, image_sectors: f64) {
     let keys = [Ed25519Signer::from_seed(&[3; 32]).public_key()];
     let boot = |f: &mut SimFlash<S, W>| {
         Bootloader::new(
-            layout.clone(),
+            layout.check_for(f).unwrap(),
             KeyRing::new(&keys),
             BootConfig::default(),
             StoredCounters,

@@ -1,6 +1,8 @@
 //! Flash layout: where each component's primary and secondary slots and the state partition
-//! live. Both halves take the same [`Layout`] and validate it against the flash geometry before
-//! touching anything, so a misconfiguration is a clear error at start-up, never a corrupted slot.
+//! live. Both halves take the same [`Layout`] checked against the flash geometry before
+//! touching anything, so a misconfiguration is a clear error, never a corrupted slot: the update
+//! service validates it at start-up, the bootloader takes a [`CheckedLayout`] that a board
+//! builds at compile time ([`Layout::check`] is a `const fn`).
 //!
 //! Rules (see `docs/on-flash-contract.md`): uniform erase sectors of 1 KiB to 128 KiB; write size
 //! 4 to 32 bytes (a power of two); a primary slot of `sectors` sectors and a secondary slot of `sectors + 1`
@@ -8,7 +10,7 @@
 //! everything lies inside the device.
 
 use crate::component::ComponentId;
-use crate::state::MAX_COMPONENTS;
+use crate::state::{StateGeometry, MAX_COMPONENTS};
 use core::ops::Range;
 
 /// Smallest supported erase sector.
@@ -76,28 +78,79 @@ pub enum LayoutError {
 
 impl ComponentSlots {
     /// Primary slot as an address range.
-    pub fn primary_range(&self, sector_size: u32) -> Range<u32> {
+    pub const fn primary_range(&self, sector_size: u32) -> Range<u32> {
         self.primary
             ..self
                 .primary
-                .saturating_add(u32::from(self.sectors).saturating_mul(sector_size))
+                .saturating_add((self.sectors as u32).saturating_mul(sector_size))
     }
 
     /// Secondary slot as an address range (one sector more than the primary).
-    pub fn secondary_range(&self, sector_size: u32) -> Range<u32> {
-        let len = (u32::from(self.sectors) + 1).saturating_mul(sector_size);
+    pub const fn secondary_range(&self, sector_size: u32) -> Range<u32> {
+        let len = (self.sectors as u32 + 1).saturating_mul(sector_size);
         self.secondary..self.secondary.saturating_add(len)
     }
 
     /// Largest image the component accepts.
-    pub fn max_image_size(&self, sector_size: u32) -> u32 {
-        u32::from(self.sectors).saturating_mul(sector_size)
+    pub const fn max_image_size(&self, sector_size: u32) -> u32 {
+        (self.sectors as u32).saturating_mul(sector_size)
     }
 
     /// Where a staged image starts: one sector into the secondary slot.
-    pub fn staging_offset(&self, sector_size: u32) -> u32 {
+    pub const fn staging_offset(&self, sector_size: u32) -> u32 {
         self.secondary.saturating_add(sector_size)
     }
+}
+
+/// A [`Layout`] checked against a flash's geometry, with its state partition carved
+/// ([`Layout::check`]): what the bootloader runs on. A board builds it in a `const`, so that a
+/// misconfiguration is a build error and the bootloader carries no validation code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedLayout<'a> {
+    layout: Layout<'a>,
+    capacity: u64,
+    geometry: StateGeometry,
+}
+
+impl<'a> CheckedLayout<'a> {
+    /// The layout.
+    pub const fn layout(&self) -> &Layout<'a> {
+        &self.layout
+    }
+
+    /// The carving of its state partition.
+    pub const fn geometry(&self) -> &StateGeometry {
+        &self.geometry
+    }
+
+    /// Whether a flash of `capacity` bytes with `erase`- and `write`-byte units is one this
+    /// layout was checked for (the same units, at least the capacity): the error
+    /// [`Layout::validate`] would give otherwise.
+    pub fn fits(&self, capacity: usize, erase: usize, write: usize) -> Result<(), LayoutError> {
+        if erase != self.geometry.sector as usize {
+            return Err(LayoutError::SectorSize);
+        }
+        if write != self.geometry.write as usize {
+            return Err(LayoutError::WriteSize);
+        }
+        if (capacity as u64) < self.capacity {
+            return Err(LayoutError::OutOfDevice);
+        }
+        Ok(())
+    }
+}
+
+/// Component `i` of `slots` (a `const` lookup: slice indexing is not available there).
+const fn nth(slots: &[ComponentSlots], mut i: usize) -> Option<&ComponentSlots> {
+    let mut rest = slots;
+    while let [c, tail @ ..] = rest {
+        if i == 0 {
+            return Some(c);
+        }
+        i -= 1;
+        rest = tail;
+    }
+    None
 }
 
 impl<'a> Layout<'a> {
@@ -113,15 +166,51 @@ impl<'a> Layout<'a> {
         erase_size: u32,
         write_size: u32,
     ) -> Result<(), LayoutError> {
+        self.check(capacity, erase_size, write_size).map(|_| ())
+    }
+
+    /// [`Layout::check`] against `flash`'s capacity and erase and write sizes (for hosts and
+    /// tests, which build a bootloader over a flash at hand).
+    pub fn check_for<F: embedded_storage::nor_flash::NorFlash>(
+        &self,
+        flash: &F,
+    ) -> Result<CheckedLayout<'a>, LayoutError> {
+        let unit = |n: usize| u32::try_from(n).unwrap_or(0);
+        self.check(
+            u64::try_from(flash.capacity()).unwrap_or(u64::MAX),
+            unit(F::ERASE_SIZE),
+            unit(F::WRITE_SIZE),
+        )
+    }
+
+    /// Region `i` of the layout: each component's primary then secondary slot, in order, then
+    /// the state partition; `None` past the last.
+    const fn region(&self, i: usize) -> Option<Range<u32>> {
         let ss = self.sector_size;
-        if !(MIN_SECTOR_SIZE..=MAX_SECTOR_SIZE).contains(&ss)
-            || !ss.is_power_of_two()
-            || ss != erase_size
+        match nth(self.components, i / 2) {
+            Some(c) if i.is_multiple_of(2) => Some(c.primary_range(ss)),
+            Some(c) => Some(c.secondary_range(ss)),
+            None if i == 2 * self.components.len() => Some(self.state.start..self.state.end),
+            None => None,
+        }
+    }
+
+    /// [`Layout::validate`], keeping what it computed: the layout with the carving of its
+    /// state partition. A `const fn`, so that a board checks its layout at build time.
+    pub const fn check(
+        &self,
+        capacity: u64,
+        erase_size: u32,
+        write_size: u32,
+    ) -> Result<CheckedLayout<'a>, LayoutError> {
+        let ss = self.sector_size;
+        if ss < MIN_SECTOR_SIZE || ss > MAX_SECTOR_SIZE || !ss.is_power_of_two() || ss != erase_size
         {
             return Err(LayoutError::SectorSize);
         }
         // The write size must also divide the state pages' 32-byte marker slots.
-        if !(MIN_WRITE_SIZE..=MAX_WRITE_SIZE).contains(&write_size)
+        if write_size < MIN_WRITE_SIZE
+            || write_size > MAX_WRITE_SIZE
             || !ss.is_multiple_of(write_size)
             || !MAX_WRITE_SIZE.is_multiple_of(write_size)
         {
@@ -131,38 +220,50 @@ impl<'a> Layout<'a> {
             return Err(LayoutError::Components);
         }
         let mut seen = 0u8;
-        for c in self.components {
-            if usize::from(c.id) >= MAX_COMPONENTS || seen & (1 << c.id) != 0 {
+        let mut rest = self.components;
+        while let [c, tail @ ..] = rest {
+            if c.id as usize >= MAX_COMPONENTS || seen & (1 << c.id) != 0 {
                 return Err(LayoutError::Components);
             }
             seen |= 1 << c.id;
             if c.sectors == 0 {
                 return Err(LayoutError::EmptySlot(c.id));
             }
+            rest = tail;
         }
-        let regions = || {
-            self.components
-                .iter()
-                .flat_map(move |c| [c.primary_range(ss), c.secondary_range(ss)])
-                .chain(core::iter::once(self.state.clone()))
-        };
-        for r in regions() {
-            if r.start % ss != 0 || r.end % ss != 0 {
+        let mut i = 0;
+        while let Some(r) = self.region(i) {
+            if !r.start.is_multiple_of(ss) || !r.end.is_multiple_of(ss) {
                 return Err(LayoutError::Misaligned);
             }
-            if u64::from(r.end) > capacity || r.end == u32::MAX {
+            if r.end as u64 > capacity || r.end == u32::MAX {
                 return Err(LayoutError::OutOfDevice);
             }
+            i += 1;
         }
-        for (i, a) in regions().enumerate() {
-            for b in regions().skip(i + 1) {
+        let mut i = 0;
+        while let Some(a) = self.region(i) {
+            let mut j = i + 1;
+            while let Some(b) = self.region(j) {
                 if a.start < b.end && b.start < a.end {
                     return Err(LayoutError::Overlap);
                 }
+                j += 1;
             }
+            i += 1;
         }
-        crate::state::StateGeometry::new(self, write_size)?;
-        Ok(())
+        match StateGeometry::new(self, write_size) {
+            Ok(geometry) => Ok(CheckedLayout {
+                layout: Layout {
+                    sector_size: ss,
+                    components: self.components,
+                    state: self.state.start..self.state.end,
+                },
+                capacity,
+                geometry,
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -203,6 +304,45 @@ mod tests {
         assert_eq!(c0.staging_offset(S), 0x31000);
         assert_eq!(c0.secondary_range(S), 0x30000..0x30000 + 33 * S);
         assert!(l.component(1).is_none());
+    }
+
+    #[test]
+    fn a_checked_layout_keeps_its_carving_and_refuses_another_flash() {
+        const COMPS: [ComponentSlots; 1] = [ComponentSlots {
+            id: 0,
+            primary: 0x10000,
+            secondary: 0x30000,
+            sectors: 32,
+        }];
+        // Evaluated at compile time, as the boards do.
+        const CHECKED: CheckedLayout<'static> = match (Layout {
+            sector_size: S,
+            components: &COMPS,
+            state: 0x0..0x6000,
+        })
+        .check(0x100000, S, 4)
+        {
+            Ok(c) => c,
+            Err(_) => panic!("a good layout"),
+        };
+        assert_eq!(
+            *CHECKED.geometry(),
+            StateGeometry::new(CHECKED.layout(), 4).unwrap()
+        );
+        assert_eq!(CHECKED.fits(0x100000, S as usize, 4), Ok(()));
+        assert_eq!(CHECKED.fits(0x200000, S as usize, 4), Ok(()));
+        assert_eq!(
+            CHECKED.fits(0x100000, 2 * S as usize, 4),
+            Err(LayoutError::SectorSize)
+        );
+        assert_eq!(
+            CHECKED.fits(0x100000, S as usize, 8),
+            Err(LayoutError::WriteSize)
+        );
+        assert_eq!(
+            CHECKED.fits(0x0ffffc, S as usize, 4),
+            Err(LayoutError::OutOfDevice)
+        );
     }
 
     #[test]

@@ -175,13 +175,15 @@ impl<const S: usize, const W: usize> Device<S, W> {
 
     /// One boot: a freshly built bootloader over the cells.
     pub fn boot(&self) -> Result<BootReport, BootError> {
+        let mut flash = self.flash_mut();
+        let checked = self.layout.check_for(&*flash).map_err(BootError::Layout)?;
         let mut bootloader = Bootloader::new(
-            self.layout.clone(),
+            checked,
             KeyRing::new(self.keys),
             BootConfig::default(),
             StoredCounters,
         );
-        bootloader.boot(&mut *self.flash_mut())
+        bootloader.boot(&mut *flash)
     }
 
     /// The update service, freshly built over the cells (as after the application starts).

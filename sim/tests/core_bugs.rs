@@ -316,13 +316,14 @@ fn a_lower_counter_is_refused_without_active_image_authentication() {
             authenticate_active: false,
             ..BootConfig::default()
         };
+        let mut flash = dev.flash_mut();
         Bootloader::new(
-            dev.layout().clone(),
+            dev.layout().check_for(&*flash).unwrap(),
             KeyRing::new(dev.keys()),
             config,
             StoredCounters,
         )
-        .boot(&mut *dev.flash_mut())
+        .boot(&mut *flash)
         .unwrap()
     };
     boot(&dev);

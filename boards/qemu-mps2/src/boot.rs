@@ -28,7 +28,7 @@
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
 use crate::jump::{check_vector_table, jump_to_image};
-use crate::map::{layout, MemoryMap, APP_HEADER_SIZE, APP_SLOTS, SECTOR_SIZE};
+use crate::map::{MemoryMap, APP_HEADER_SIZE, APP_SLOTS, CHECKED_LAYOUT, SECTOR_SIZE};
 use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED, EXIT_RESET_LOOP};
 use crate::session::Session;
 use crate::watchdog::Watchdog;
@@ -185,7 +185,8 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         authenticate_active: !cfg!(feature = "no-auth-active"),
         ..BootConfig::default()
     };
-    let mut bootloader = Bootloader::new(layout(), KeyRing::new(keys), config, StoredCounters);
+    let mut bootloader =
+        Bootloader::new(CHECKED_LAYOUT, KeyRing::new(keys), config, StoredCounters);
     // The peak stack of the boot core alone (the console's formatting is not counted: the
     // production bootloader has none).
     let paint_floor = paint_stack(map);

@@ -11,7 +11,7 @@
 //! marks it Secure.
 
 use core::ops::Range;
-use fwu_shared::layout::{ComponentSlots, Layout};
+use fwu_shared::layout::{CheckedLayout, ComponentSlots, Layout};
 
 /// Erase sector of the emulated flash.
 pub const SECTOR_SIZE: u32 = 4096;
@@ -45,13 +45,27 @@ pub const COMPONENTS: [ComponentSlots; 2] = [APP_SLOTS, DATA_SLOTS];
 pub const APP_HEADER_SIZE: u32 = 0x200;
 
 /// The flash layout shared by both boards (offsets from the start of the flash window).
-pub fn layout() -> Layout<'static> {
+pub const fn layout() -> Layout<'static> {
     Layout {
         sector_size: SECTOR_SIZE,
         components: &COMPONENTS,
         state: STATE_PARTITION,
     }
 }
+
+/// [`layout`] checked at build time against the emulated flash (its usable capacity, 4 KiB
+/// erase sectors, [`WRITE_SIZE`](crate::flash::WRITE_SIZE)-byte writes): a layout that does not
+/// fit fails the build, and the bootloaders carry no validation code.
+// A panic in a `const` initialiser is a compile error, never a run-time panic.
+#[allow(clippy::panic)]
+pub const CHECKED_LAYOUT: CheckedLayout<'static> = match layout().check(
+    FLASH_USABLE as u64,
+    SECTOR_SIZE,
+    crate::flash::WRITE_SIZE as u32,
+) {
+    Ok(checked) => checked,
+    Err(_) => panic!("the QEMU layout does not fit the emulated flash"),
+};
 
 /// Where things are on one machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

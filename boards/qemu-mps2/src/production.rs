@@ -7,7 +7,7 @@
 //! watchdog or a reset).
 
 use crate::jump::{check_vector_table, jump_to_image};
-use crate::map::{layout, MemoryMap, APP_HEADER_SIZE, APP_SLOTS, SECTOR_SIZE};
+use crate::map::{MemoryMap, APP_HEADER_SIZE, APP_SLOTS, CHECKED_LAYOUT, SECTOR_SIZE};
 use crate::nor::MappedNor;
 use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED};
 use crate::watchdog::Watchdog;
@@ -24,7 +24,7 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
     // SAFETY: QEMU maps the flash file at `map.flash_base`; only the bootloader writes it.
     let mut flash = unsafe { MappedNor::new(map) };
     let mut bootloader = Bootloader::new(
-        layout(),
+        CHECKED_LAYOUT,
         KeyRing::new(keys),
         BootConfig::default(),
         StoredCounters,

@@ -262,8 +262,11 @@ pub fn counter(f: &mut Flash, c: ComponentId) -> u32 {
 /// One boot with a freshly built bootloader (a true cold start: nothing survives in RAM).
 pub fn boot(f: &mut Flash) -> Result<BootReport, fwu_bootloader::BootError> {
     let keys = keys();
+    let layout = layout();
     let mut bl = Bootloader::new(
-        layout(),
+        layout
+            .check_for(f)
+            .map_err(fwu_bootloader::BootError::Layout)?,
         KeyRing::new(&keys),
         BootConfig::default(),
         StoredCounters,

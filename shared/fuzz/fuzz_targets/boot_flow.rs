@@ -156,8 +156,9 @@ fuzz_target!(|data: &[u8]| {
 /// One boot with a freshly built bootloader (as after a reset).
 fn boot(flash: &mut Flash) -> Result<BootReport, BootError> {
     let geo = geo();
+    let layout = geo.layout();
     let mut bootloader = Bootloader::new(
-        geo.layout(),
+        layout.check_for(flash).map_err(BootError::Layout)?,
         KeyRing::new(keys()),
         BootConfig::default(),
         StoredCounters,

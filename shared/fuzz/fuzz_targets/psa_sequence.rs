@@ -438,13 +438,19 @@ impl Harness {
         let mut allowed = geo.slot_ranges();
         allowed.push(geo.state.clone());
         self.allow(allowed, "the state partition and the slots (boot)");
+        let layout = geo.layout();
+        let mut cells = self.cells.borrow_mut();
+        let checked = layout
+            .check_for(&*cells)
+            .map_err(fwu_bootloader::BootError::Layout)?;
         let mut bootloader = Bootloader::new(
-            geo.layout(),
+            checked,
             KeyRing::new(keys()),
             BootConfig::default(),
             StoredCounters,
         );
-        let report = bootloader.boot(&mut *self.cells.borrow_mut());
+        let report = bootloader.boot(&mut *cells);
+        drop(cells);
         trace!("boot: {report:?}");
         report
     }

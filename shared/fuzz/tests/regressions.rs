@@ -532,7 +532,7 @@ fn a_rollback_never_leaves_a_truncated_backup() {
     };
     block_on(log.commit(&mut flash, &trial)).unwrap();
     let mut bootloader = Bootloader::new(
-        layout.clone(),
+        layout.check_for(&flash).unwrap(),
         KeyRing::new(keys()),
         BootConfig::default(),
         StoredCounters,

@@ -149,6 +149,12 @@ impl BootLog {
     /// [`Opener`] reads into).
     pub fn empty(layout: &Layout<'_>, write: u32) -> Result<Self, StateError> {
         let geo = StateGeometry::new(layout, write).map_err(|_| StateError::Layout)?;
+        Ok(BootLog::of_checked(layout, geo))
+    }
+
+    /// [`BootLog::empty`] for a layout whose state partition is carved already (a
+    /// [`CheckedLayout`](crate::layout::CheckedLayout)'s `geo`).
+    pub fn of_checked(layout: &Layout<'_>, geo: StateGeometry) -> Self {
         let mut ids = Members::NONE;
         let mut slot_sectors = [0u16; MAX_COMPONENTS];
         for c in layout.components {
@@ -157,7 +163,7 @@ impl BootLog {
                 *s = c.sectors;
             }
         }
-        Ok(BootLog {
+        BootLog {
             geo,
             ids,
             slot_sectors,
@@ -168,7 +174,7 @@ impl BootLog {
             ends: [0; MAX_COPIES],
             blank: [false; MAX_COPIES],
             health: Health::Ok,
-        })
+        }
     }
 
     /// Forget whatever a failed read left in this log, when none of its copies could be read

@@ -45,6 +45,16 @@ pub struct CopyRegion {
 }
 
 impl CopyRegion {
+    /// The copy of `len` bytes at `base` cut into `slot_len`-byte slots.
+    const fn of(base: u32, len: u32, slot_len: u32) -> CopyRegion {
+        CopyRegion {
+            base,
+            len,
+            slot_len,
+            slots: len / slot_len,
+        }
+    }
+
     /// Address of slot `i`.
     pub const fn slot(&self, i: u32) -> u32 {
         self.base + i * self.slot_len
@@ -109,13 +119,19 @@ impl StateGeometry {
     }
 
     /// Carve the state partition of `layout` for a flash with `write`-byte words. The layout's
-    /// other rules are [`Layout::validate`]'s; this checks only that the state fits.
-    pub fn new(layout: &Layout<'_>, write: u32) -> Result<Self, LayoutError> {
+    /// other rules are [`Layout::validate`]'s; this checks only that the state fits. A `const
+    /// fn` for [`Layout::check`].
+    pub const fn new(layout: &Layout<'_>, write: u32) -> Result<Self, LayoutError> {
         let sector = layout.sector_size;
         if sector == 0 || write == 0 || !write.is_power_of_two() {
             return Err(LayoutError::WriteSize);
         }
-        let progress_words: u32 = layout.components.iter().map(|c| u32::from(c.sectors)).sum();
+        let mut progress_words = 0u32;
+        let mut rest = layout.components;
+        while let [c, tail @ ..] = rest {
+            progress_words += c.sectors as u32;
+            rest = tail;
+        }
         let record = Self::boot_record_len(write);
         let flags = record;
         let install = flags + FLAG_COUNT * write;
@@ -137,20 +153,14 @@ impl StateGeometry {
             });
         }
         let base = layout.state.start;
-        let copy = |at: u32, sectors: u32, slot_len: u32| CopyRegion {
-            base: at,
-            len: sectors * sector,
-            slot_len,
-            slots: sectors * sector / slot_len,
-        };
         let b = boot_sectors * sector;
         let c = catalog_sectors * sector;
         Ok(StateGeometry {
             sector,
             write,
             boot: [
-                copy(base, boot_sectors, boot_slot_len),
-                copy(base + b, boot_sectors, boot_slot_len),
+                CopyRegion::of(base, b, boot_slot_len),
+                CopyRegion::of(base + b, b, boot_slot_len),
             ],
             boot_slot: BootSlot {
                 record,
@@ -160,8 +170,8 @@ impl StateGeometry {
                 progress_words,
             },
             catalog: [
-                copy(base + 2 * b, catalog_sectors, entry),
-                copy(base + 2 * b + c, catalog_sectors, entry),
+                CopyRegion::of(base + 2 * b, c, entry),
+                CopyRegion::of(base + 2 * b + c, c, entry),
             ],
             checkpoints: (base + 2 * b + 2 * c, layout.state.end),
         })

@@ -228,16 +228,19 @@ impl SimDevice {
     fn boot(&mut self) -> Result<i32, PsaStatus> {
         self.last_boot = None;
         let keys = [self.key];
+        // SAFETY: callers unbind the service first.
+        let cells = unsafe { self.cells() };
+        let layout = layout();
+        let checked = layout
+            .check_for(&*cells)
+            .map_err(|e| boot_error(BootError::Layout(e)))?;
         let mut bootloader = Bootloader::new(
-            layout(),
+            checked,
             KeyRing::new(&keys),
             BootConfig::default(),
             StoredCounters,
         );
-        // SAFETY: callers unbind the service first.
-        let report = bootloader
-            .boot(unsafe { self.cells() })
-            .map_err(boot_error)?;
+        let report = bootloader.boot(cells).map_err(boot_error)?;
         let boot = FwuSimBoot::of(&report);
         self.last_boot = Some(boot);
         Ok(boot.action)
