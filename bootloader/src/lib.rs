@@ -151,6 +151,7 @@ impl BootReport {
         !matches!(self.state, StateReport::Corrupt | StateReport::Unreadable)
     }
 
+    #[inline(never)]
     fn refuse(&mut self, c: ComponentId, why: Refusal) {
         self.refused = self.refused.or(Some((c, why)));
         self.invalid = self.invalid.with(c);

@@ -155,6 +155,7 @@ const fn nth(slots: &[ComponentSlots], mut i: usize) -> Option<&ComponentSlots> 
 
 impl<'a> Layout<'a> {
     /// The slots of component `id`.
+    #[inline(never)]
     pub fn component(&self, id: ComponentId) -> Option<&'a ComponentSlots> {
         self.components.iter().find(|c| c.id == id)
     }

@@ -250,6 +250,7 @@ impl BootLog {
     }
 
     /// The current state: the newest record with its flags and swap progress applied.
+    #[inline(never)]
     pub fn state(&self) -> BootRecord {
         let mut r = fold(&self.stored, self.flags);
         if r.phase.swapping() {

@@ -56,6 +56,7 @@ impl CopyRegion {
     }
 
     /// Address of slot `i`.
+    #[inline(never)]
     pub const fn slot(&self, i: u32) -> u32 {
         self.base + i * self.slot_len
     }

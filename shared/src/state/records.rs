@@ -181,6 +181,7 @@ impl Phase {
     }
 
     /// Whether a swap is under way (the slots of the members are mid-move).
+    #[inline(never)]
     pub const fn swapping(self) -> bool {
         matches!(
             self,
@@ -277,6 +278,7 @@ impl BootRecord {
 
     /// Steps of a complete swap of the members: two per sector per member (one when
     /// `Restoring`).
+    #[inline(never)]
     pub fn total_steps(&self) -> u32 {
         let per = if self.phase == Phase::Restoring { 1 } else { 2 };
         self.members
@@ -287,6 +289,7 @@ impl BootRecord {
 
     /// The record as released by settling: `Idle`, same sequence number, counters and backups
     /// kept.
+    #[inline(never)]
     pub fn settled(&self) -> BootRecord {
         BootRecord {
             gen: self.gen,

@@ -62,6 +62,7 @@ pub async fn is_blank<F: NorFlash>(flash: &mut F, addr: u32, len: u32) -> Result
 /// an erased word), repeated over a write word. A flipped, torn or garbage word matches only
 /// with probability `2^-30`, and a torn write never matches (it programs a strict subset of the
 /// pattern's zero bits).
+#[inline(never)]
 pub fn pattern(gen: u32, kind: u8, index: u32) -> u32 {
     let mut x = (u64::from(gen) << 32) ^ (u64::from(kind) << 24) ^ u64::from(index);
     x ^= x >> 33;
