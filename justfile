@@ -163,9 +163,15 @@ bench:
 capi:
     ./scripts/capi-test.sh
 
-# The production bootloader's flash and RAM on every QEMU board (`bootloader <board> flash N bytes ram M bytes`); fails over 16 KiB flash / 8 KiB RAM or with core::fmt linked (issue 12's targets: not yet in CI)
+# The production bootloader's flash and RAM on every QEMU board (`bootloader <board> flash N bytes ram M bytes`); fails over 16 KiB flash / 8 KiB RAM or with core::fmt linked (issue 12's targets; CI runs `size-guard`)
 size:
     ./scripts/size.sh
+
+# The production bootloaders against a regression ceiling (CI): 25 KiB of flash, 8 KiB of RAM,
+# no core::fmt. Issue 12's 16 KiB target is not met (see BENCHMARKS.md, "Production bootloader (issue 12)");
+# `just size` checks the target itself.
+size-guard:
+    LIMIT=25600 ./scripts/size.sh
 
 # Where the production bootloader's code goes, by source file and by function (an386)
 size-breakdown:
@@ -173,7 +179,7 @@ size-breakdown:
     python3 scripts/size-breakdown.py target/qemu/an386/bootloader-production.elf 30
 
 # Everything CI runs: lint, build, test, interop, fuzz-smoke, sim, capi, qemu
-ci: lint build test interop fuzz-smoke sim capi qemu
+ci: lint build test interop fuzz-smoke sim capi qemu size-guard
 
 # Delete the Python venv (.venv/, imgtool); scripts/setup.sh recreates it
 clean-venv:

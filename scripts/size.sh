@@ -4,7 +4,9 @@
 # painting in `bootloader-test` on an install boot, the deepest path), one line per board:
 #   bootloader <board> flash <N> bytes ram <M> bytes
 # Fails if a production binary links core::fmt or if N exceeds LIMIT bytes (default 16384, the
-# target of issue 12) or M exceeds RAM_LIMIT (default 8192).
+# target of issue 12) or M exceeds RAM_LIMIT (default 8192). Each board also gets a line saying
+# whether issue 12's 16,384-byte flash target is met, whatever LIMIT is: CI runs this script with
+# LIMIT set to a regression ceiling (`just size-guard`) while that target is not met.
 # Usage: scripts/size.sh [an386|an505 ...]   (LIMIT=… RAM_LIMIT=… to change the limits)
 set -euo pipefail
 limit=${LIMIT:-16384}
@@ -40,6 +42,11 @@ for board in "${boards[@]}"; do
     ram=$((ram_static + stack))
     echo "bootloader $board flash $flash bytes ram $ram bytes"
     echo "  (static RAM $ram_static, peak stack $stack; core::fmt symbols: $fmt; limits: flash $limit, ram $ram_limit)"
+    if ((flash <= 16384)); then
+        echo "  issue 12 flash target 16384 bytes: met"
+    else
+        echo "  issue 12 flash target 16384 bytes: NOT met ($((flash - 16384)) bytes over)"
+    fi
     if [[ $fmt -ne 0 ]]; then
         echo "size[$board]: FAIL: the production bootloader links core::fmt" >&2
         status=1

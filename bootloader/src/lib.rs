@@ -170,6 +170,7 @@ pub enum BootError {
 }
 
 impl From<StateError> for BootError {
+    #[inline(never)]
     fn from(e: StateError) -> Self {
         match e {
             StateError::Layout | StateError::Corrupt => BootError::State,

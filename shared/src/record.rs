@@ -57,6 +57,7 @@ const NIBBLES: [u32; 16] = {
 
 /// CRC-32C of `data` four bits at a time from a 16-entry table: the same value as the `crc`
 /// crate's `CRC_32_ISCSI`, about 1.6x its time per byte in 1/16 of its table.
+#[inline(never)]
 pub fn crc32c_compact(data: &[u8]) -> u32 {
     let nibble = |c: u32| (c >> 4) ^ NIBBLES.get((c & 0xf) as usize).copied().unwrap_or(0);
     !data

@@ -27,6 +27,7 @@ impl MappedNor {
 
     /// The absolute address of `len` bytes at `offset`, if they lie in the usable flash and
     /// `offset` and `len` are multiples of `align`.
+    #[inline(never)]
     fn at(&self, offset: u32, len: usize, align: usize) -> Result<usize, FlashError> {
         let end = (offset as usize).checked_add(len);
         if end.is_none_or(|e| e > FLASH_USABLE as usize) {

@@ -29,6 +29,7 @@ impl PublicKey {
     }
 
     /// The key hash as found in the `KEYHASH` TLV: SHA-256 of the SPKI DER.
+    #[inline(never)]
     pub fn key_hash(&self) -> [u8; 32] {
         sha256(&self.spki_der())
     }

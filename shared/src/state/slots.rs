@@ -139,6 +139,7 @@ pub async fn end_of<F: NorFlash>(flash: &mut F, copy: &CopyRegion) -> Result<u32
 }
 
 /// `w`-byte word `i` of `bytes` equals pattern `p` (repeated over the word).
+#[inline(never)]
 pub fn word_matches(bytes: &[u8], i: usize, w: usize, p: u32) -> bool {
     let want = p.to_le_bytes();
     bytes
