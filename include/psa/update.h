@@ -30,53 +30,128 @@ extern "C" {
 
 /* ---- Status codes (psa/error.h) ------------------------------------------------------------
  *
- * Spelled exactly as psa/error.h spells them, so that the same definitions coming from a real
- * psa/error.h are identical redefinitions. If a translation unit needs both headers in C99,
- * include psa/error.h first (a C99 compiler refuses a repeated typedef; C11 accepts it).
+ * The Firmware Update API 1.0 (section 5, API reference) does not define its common status
+ * codes itself: it uses psa_status_t, PSA_SUCCESS and the PSA_ERROR_* codes of psa/error.h,
+ * which the PSA Certified Status code API 1.0 (IHI 0097) defines. They are repeated here so
+ * that a client needs no psa/error.h, and spelled exactly as that API spells them, so that the
+ * same definitions coming from a platform psa/error.h are identical redefinitions.
+ *
+ * Each code has its own #ifndef guard: a platform psa/error.h may define only a subset (older
+ * ones stop at PSA_ERROR_BAD_STATE, -137), and a single guard on PSA_SUCCESS would then leave
+ * PSA_ERROR_INSUFFICIENT_MEMORY, PSA_ERROR_STORAGE_FAILURE, PSA_ERROR_DATA_CORRUPT and the
+ * others undefined. The psa_status_t typedef stays tied to PSA_SUCCESS being undefined, as in
+ * the Status code API's reference psa/error.h: every psa/error.h that defines PSA_SUCCESS also
+ * declares psa_status_t, so this header does not repeat it then. If a translation unit needs
+ * both headers in C99, include psa/error.h first (a C99 compiler refuses a repeated typedef;
+ * C11 accepts it).
  */
 #ifndef PSA_SUCCESS
 /** A PSA status: 0 (PSA_SUCCESS) or positive on success, negative on error. */
 typedef int32_t psa_status_t;
+#endif
 
+#ifndef PSA_SUCCESS
 #define PSA_SUCCESS ((psa_status_t)0)
-
+#endif
+#ifndef PSA_ERROR_PROGRAMMER_ERROR
 #define PSA_ERROR_PROGRAMMER_ERROR ((psa_status_t)-129)
+#endif
+#ifndef PSA_ERROR_CONNECTION_REFUSED
 #define PSA_ERROR_CONNECTION_REFUSED ((psa_status_t)-130)
+#endif
+#ifndef PSA_ERROR_CONNECTION_BUSY
 #define PSA_ERROR_CONNECTION_BUSY ((psa_status_t)-131)
+#endif
+#ifndef PSA_ERROR_GENERIC_ERROR
 #define PSA_ERROR_GENERIC_ERROR ((psa_status_t)-132)
+#endif
+#ifndef PSA_ERROR_NOT_PERMITTED
 #define PSA_ERROR_NOT_PERMITTED ((psa_status_t)-133)
+#endif
+#ifndef PSA_ERROR_NOT_SUPPORTED
 #define PSA_ERROR_NOT_SUPPORTED ((psa_status_t)-134)
+#endif
+#ifndef PSA_ERROR_INVALID_ARGUMENT
 #define PSA_ERROR_INVALID_ARGUMENT ((psa_status_t)-135)
+#endif
+#ifndef PSA_ERROR_INVALID_HANDLE
 #define PSA_ERROR_INVALID_HANDLE ((psa_status_t)-136)
+#endif
+#ifndef PSA_ERROR_BAD_STATE
 #define PSA_ERROR_BAD_STATE ((psa_status_t)-137)
+#endif
+#ifndef PSA_ERROR_BUFFER_TOO_SMALL
 #define PSA_ERROR_BUFFER_TOO_SMALL ((psa_status_t)-138)
+#endif
+#ifndef PSA_ERROR_ALREADY_EXISTS
 #define PSA_ERROR_ALREADY_EXISTS ((psa_status_t)-139)
+#endif
+#ifndef PSA_ERROR_DOES_NOT_EXIST
 #define PSA_ERROR_DOES_NOT_EXIST ((psa_status_t)-140)
+#endif
+#ifndef PSA_ERROR_INSUFFICIENT_MEMORY
 #define PSA_ERROR_INSUFFICIENT_MEMORY ((psa_status_t)-141)
+#endif
+#ifndef PSA_ERROR_INSUFFICIENT_STORAGE
 #define PSA_ERROR_INSUFFICIENT_STORAGE ((psa_status_t)-142)
+#endif
+#ifndef PSA_ERROR_INSUFFICIENT_DATA
 #define PSA_ERROR_INSUFFICIENT_DATA ((psa_status_t)-143)
+#endif
+#ifndef PSA_ERROR_SERVICE_FAILURE
 #define PSA_ERROR_SERVICE_FAILURE ((psa_status_t)-144)
+#endif
+#ifndef PSA_ERROR_COMMUNICATION_FAILURE
 #define PSA_ERROR_COMMUNICATION_FAILURE ((psa_status_t)-145)
+#endif
+#ifndef PSA_ERROR_STORAGE_FAILURE
 #define PSA_ERROR_STORAGE_FAILURE ((psa_status_t)-146)
+#endif
+#ifndef PSA_ERROR_HARDWARE_FAILURE
 #define PSA_ERROR_HARDWARE_FAILURE ((psa_status_t)-147)
+#endif
+#ifndef PSA_ERROR_INVALID_SIGNATURE
 #define PSA_ERROR_INVALID_SIGNATURE ((psa_status_t)-149)
+#endif
+#ifndef PSA_ERROR_CORRUPTION_DETECTED
 #define PSA_ERROR_CORRUPTION_DETECTED ((psa_status_t)-151)
+#endif
+#ifndef PSA_ERROR_DATA_CORRUPT
 #define PSA_ERROR_DATA_CORRUPT ((psa_status_t)-152)
+#endif
+#ifndef PSA_ERROR_DATA_INVALID
 #define PSA_ERROR_DATA_INVALID ((psa_status_t)-153)
-#endif /* PSA_SUCCESS */
+#endif
 
-/* ---- Status codes specific to the Firmware Update API ------------------------------------- */
+/* ---- Status codes specific to the Firmware Update API -------------------------------------
+ *
+ * Guarded one by one as well: a platform header may define them too.
+ */
 
+#ifndef PSA_ERROR_DEPENDENCY_NEEDED
 /** Another component must be updated first, or installed together with this one. */
 #define PSA_ERROR_DEPENDENCY_NEEDED ((psa_status_t)-156)
+#endif
+
+#ifndef PSA_ERROR_FLASH_ABUSE
 /** I/O is temporarily limited to protect the flash (never returned by fwu). */
 #define PSA_ERROR_FLASH_ABUSE ((psa_status_t)-160)
+#endif
+
+#ifndef PSA_ERROR_INSUFFICIENT_POWER
 /** Not enough power to finish reliably (never returned by fwu). */
 #define PSA_ERROR_INSUFFICIENT_POWER ((psa_status_t)-161)
+#endif
+
+#ifndef PSA_SUCCESS_REBOOT
 /** Success; a system reboot is needed to finish (psa_fwu_install(), psa_fwu_reject()). */
 #define PSA_SUCCESS_REBOOT ((psa_status_t)+1)
+#endif
+
+#ifndef PSA_SUCCESS_RESTART
 /** Success; a component restart is needed to finish (never returned by fwu). */
 #define PSA_SUCCESS_RESTART ((psa_status_t)+2)
+#endif
 
 /* ---- Library version ---------------------------------------------------------------------- */
 

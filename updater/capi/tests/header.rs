@@ -7,7 +7,8 @@
 //! cannot be missed). Each printed line must match an expectation computed from the Rust side,
 //! and each expectation must be printed: editing either side alone fails this test.
 //! The spec's exact spellings (`((psa_status_t)-156)`, `0u`, `0x00000001u`) are checked
-//! textually.
+//! textually. Every status code must also be defined, with the spec's value, when a platform
+//! `psa/error.h` (a legacy subset, the full list, or none) comes before `psa/update.h`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use core::mem::{align_of, offset_of, size_of};
@@ -590,4 +591,177 @@ fn exported_functions_have_the_c_signatures() {
         let _: unsafe extern "C" fn(u32, *mut c_void, usize) -> i32 = fwu_sim_flash_read;
         let _: unsafe extern "C" fn(u32, *const c_void, usize) -> i32 = fwu_sim_flash_poke;
     }
+}
+
+/// The status codes of the PSA Certified Status code API 1.0, spelled as Mbed TLS and TF-M
+/// spell them in their psa/error.h. Written out here, not taken from the Rust side, so that
+/// the platform headers below do not depend on what fwu believes.
+const STATUS_CODE_API: &[(&str, i32)] = &[
+    ("PSA_ERROR_PROGRAMMER_ERROR", -129),
+    ("PSA_ERROR_CONNECTION_REFUSED", -130),
+    ("PSA_ERROR_CONNECTION_BUSY", -131),
+    ("PSA_ERROR_GENERIC_ERROR", -132),
+    ("PSA_ERROR_NOT_PERMITTED", -133),
+    ("PSA_ERROR_NOT_SUPPORTED", -134),
+    ("PSA_ERROR_INVALID_ARGUMENT", -135),
+    ("PSA_ERROR_INVALID_HANDLE", -136),
+    ("PSA_ERROR_BAD_STATE", -137),
+    ("PSA_ERROR_BUFFER_TOO_SMALL", -138),
+    ("PSA_ERROR_ALREADY_EXISTS", -139),
+    ("PSA_ERROR_DOES_NOT_EXIST", -140),
+    ("PSA_ERROR_INSUFFICIENT_MEMORY", -141),
+    ("PSA_ERROR_INSUFFICIENT_STORAGE", -142),
+    ("PSA_ERROR_INSUFFICIENT_DATA", -143),
+    ("PSA_ERROR_SERVICE_FAILURE", -144),
+    ("PSA_ERROR_COMMUNICATION_FAILURE", -145),
+    ("PSA_ERROR_STORAGE_FAILURE", -146),
+    ("PSA_ERROR_HARDWARE_FAILURE", -147),
+    ("PSA_ERROR_INSUFFICIENT_ENTROPY", -148),
+    ("PSA_ERROR_INVALID_SIGNATURE", -149),
+    ("PSA_ERROR_INVALID_PADDING", -150),
+    ("PSA_ERROR_CORRUPTION_DETECTED", -151),
+    ("PSA_ERROR_DATA_CORRUPT", -152),
+    ("PSA_ERROR_DATA_INVALID", -153),
+];
+
+/// A platform psa/error.h declaring `psa_status_t` (`typedef_guard`: inside `#ifndef
+/// PSA_SUCCESS`, as the Status code API's reference header does) and defining PSA_SUCCESS and
+/// the codes from -129 down to `lowest`.
+fn platform_error_h(lowest: i32, typedef_guard: bool) -> String {
+    let mut h = String::from("#ifndef PSA_ERROR_H\n#define PSA_ERROR_H\n#include <stdint.h>\n");
+    h += if typedef_guard {
+        "#ifndef PSA_SUCCESS\ntypedef int32_t psa_status_t;\n#endif\n"
+    } else {
+        "typedef int32_t psa_status_t;\n"
+    };
+    h += "#define PSA_SUCCESS ((psa_status_t)0)\n";
+    for &(name, v) in STATUS_CODE_API.iter().filter(|&&(_, v)| v >= lowest) {
+        h += &format!("#define {name} ((psa_status_t){v})\n");
+    }
+    h + "#endif\n"
+}
+
+/// Every status code a `psa_fwu_*` function can return and every one `psa/update.h` defines,
+/// with the value the spec gives it.
+fn status_codes() -> BTreeMap<String, i32> {
+    let mut want: BTreeMap<String, i32> = Error::ALL
+        .iter()
+        .map(|e| (e.name().to_owned(), e.code()))
+        .collect();
+    want.insert("PSA_SUCCESS".into(), PSA_SUCCESS);
+    want.insert("PSA_SUCCESS_REBOOT".into(), PSA_SUCCESS_REBOOT);
+    want.insert("PSA_SUCCESS_RESTART".into(), PSA_SUCCESS_RESTART);
+    // The Rust values are the Status code API's.
+    for &(name, v) in STATUS_CODE_API {
+        if let Some(&w) = want.get(name) {
+            assert_eq!(w, v, "{name}: Rust {w}, Status code API {v}");
+        }
+    }
+    let text = std::fs::read_to_string(root().join("include/psa/update.h")).unwrap();
+    for name in macro_names(&text) {
+        if name.starts_with("PSA_ERROR_") || name.starts_with("PSA_SUCCESS") {
+            assert!(
+                want.contains_key(&name),
+                "psa/update.h defines {name}, unknown to the Rust side"
+            );
+        }
+    }
+    want
+}
+
+/// Compile (C11, warnings as errors) and run a program that includes `error_h` as
+/// psa/error.h (none if `None`) and then psa/update.h, and check that every status code is
+/// defined with the spec's value, as a psa_status_t (`_Generic`, which tells it from a long or
+/// an unsigned value but not from an int where int32_t is int: the spelling test pins the cast).
+fn check_status_codes_after(tag: &str, error_h: Option<&str>) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("capi-error-h-{tag}"));
+    let inc = dir.join("include");
+    std::fs::create_dir_all(inc.join("psa")).unwrap();
+    let error_h_path = inc.join("psa/error.h");
+    let mut src = String::new();
+    match error_h {
+        Some(h) => {
+            std::fs::write(&error_h_path, h).unwrap();
+            src += "#include \"psa/error.h\"\n";
+        }
+        None => {
+            let _ = std::fs::remove_file(&error_h_path);
+        }
+    }
+    src += "#include \"psa/update.h\"\n#include <stdio.h>\n\n";
+    src += "_Static_assert(sizeof(psa_status_t) == 4 && (psa_status_t)-1 < 0, \"int32_t\");\n\n";
+    src += "int main(void)\n{\n";
+    let want = status_codes();
+    for name in want.keys() {
+        src += &format!(
+            "#ifdef {name}\n    printf(\"{name} %ld %d\\n\", (long)({name}), \
+             _Generic(({name}), psa_status_t: 1, default: 0));\n#else\n    \
+             printf(\"{name} missing\\n\");\n#endif\n"
+        );
+    }
+    src += "    return 0;\n}\n";
+    let c = dir.join("codes.c");
+    std::fs::write(&c, src).unwrap();
+    let exe = dir.join("codes");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let out = Command::new(&cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(&inc)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(&c)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(
+        out.status.success(),
+        "{tag}: psa/error.h then psa/update.h does not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    assert!(run.status.success());
+    let got: BTreeMap<String, String> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let problems: Vec<String> = want
+        .iter()
+        .filter_map(|(name, v)| {
+            let expect = format!("{v} 1");
+            match got.get(name) {
+                Some(g) if *g == expect => None,
+                Some(g) if g == "missing" => Some(format!("{name} is not defined")),
+                Some(g) => Some(format!("{name}: got `{g}`, want {v} of type psa_status_t")),
+                None => Some(format!("{name} was not printed")),
+            }
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{tag}: status codes after psa/error.h and psa/update.h:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// An older platform psa/error.h that stops at PSA_ERROR_BAD_STATE (-137): psa/update.h
+/// supplies the rest.
+#[test]
+fn status_codes_are_complete_after_a_legacy_psa_error_h() {
+    check_status_codes_after("legacy", Some(&platform_error_h(-137, false)));
+}
+
+/// The full Status code API list (-129 to -153), as Mbed TLS and TF-M ship it.
+#[test]
+fn status_codes_are_complete_after_a_full_psa_error_h() {
+    check_status_codes_after("full", Some(&platform_error_h(-153, true)));
+}
+
+/// No psa/error.h: psa/update.h alone defines every code.
+#[test]
+fn status_codes_are_complete_without_psa_error_h() {
+    check_status_codes_after("none", None);
 }
