@@ -6,8 +6,11 @@
  * function. The library copies the configuration (the arrays may be temporaries) and keeps one
  * service instance in static memory; it never allocates.
  *
- * Until fwu_init() succeeds every psa_fwu_* function returns FWU_ERROR_NOT_INITIALIZED
- * (PSA_ERROR_BAD_STATE).
+ * Until fwu_init() succeeds every psa_fwu_* function returns an error from its own list in the
+ * PSA FWU 1.0 specification (chapter 5): PSA_ERROR_DOES_NOT_EXIST from query, start, write,
+ * finish, cancel and clean (no component exists until a layout is bound), PSA_ERROR_BAD_STATE
+ * from install, reject and accept, PSA_ERROR_NOT_PERMITTED from request_reboot.
+ * fwu_state_health() and fwu_recover_state() return FWU_ERROR_NOT_INITIALIZED.
  *
  * The state partition holds two copies of each of its stores (the boot log: the transaction
  * table and the security counter floors, shared with the bootloader; the catalog: the component
@@ -58,7 +61,8 @@ extern "C" {
  */
 #define FWU_CONFIG_RECOVER_CORRUPT_STATE 0x00000002u
 
-/** What a psa_fwu_* call returns before fwu_init() has succeeded. */
+/** What fwu_state_health() and fwu_recover_state() return before fwu_init() has succeeded (the
+ *  psa_fwu_* functions: see the top of this file). */
 #define FWU_ERROR_NOT_INITIALIZED PSA_ERROR_BAD_STATE
 /** What a call returns while another call is running (re-entrant or concurrent use). */
 #define FWU_ERROR_BUSY PSA_ERROR_CONNECTION_BUSY
@@ -78,6 +82,12 @@ extern "C" {
  *  psa_fwu_install() committed (a staged image or an active image changed behind the
  *  service's back): nothing was moved. */
 #define FWU_ERROR_STAGED_MISMATCH ((psa_status_t)-0x1005)
+/** The client abandoned the image with psa_fwu_cancel() (the spec leaves the error of a
+ *  cancelled component to the implementation; 0 would not say why it is FAILED). */
+#define FWU_ERROR_CANCELLED ((psa_status_t)-0x1006)
+/** psa_fwu_finish() refused the image (PSA_ERROR_INVALID_ARGUMENT) because it depends on a
+ *  component this device does not have: a dependency that can never be met. */
+#define FWU_ERROR_UNKNOWN_DEPENDENCY ((psa_status_t)-0x1007)
 
 /* fwu_state_health_t values. 0 is never a health: fwu_state_health() zeroes on error. */
 /** Not a health: what fwu_state_health() writes on error. */

@@ -5,8 +5,8 @@
  *
  * Every identifier and value of the API is here, including the status codes of psa/error.h, so
  * that a client needs no other PSA header. Bind the service to the flash, the layout and the
- * trusted keys with fwu_init() (include/fwu/fwu.h) before the first call: until then every
- * psa_fwu_* function returns PSA_ERROR_BAD_STATE.
+ * trusted keys with fwu_init() (include/fwu/fwu.h) before the first call: until then each
+ * psa_fwu_* function returns an error from its own list (see fwu.h).
  *
  * Implementation model (see updater/capi/README.md): a system reboot installs
  * (psa_fwu_install() returns PSA_SUCCESS_REBOOT), new images run on trial until
@@ -240,7 +240,10 @@ typedef struct psa_fwu_component_info_t {
 
 /* ---- Functions ----------------------------------------------------------------------------
  *
- * Before fwu_init() succeeds every function returns PSA_ERROR_BAD_STATE. Calls are serialised
+ * Before fwu_init() succeeds each function returns an error from its own list in the
+ * specification (chapter 5): PSA_ERROR_DOES_NOT_EXIST from query, start, write, finish, cancel
+ * and clean (no component exists until a layout is bound), PSA_ERROR_BAD_STATE from install,
+ * reject and accept, PSA_ERROR_NOT_PERMITTED from request_reboot. Calls are serialised
  * by the library: a call made while another is running (from a flash or reset callback, an
  * interrupt or another thread) returns PSA_ERROR_CONNECTION_BUSY and does nothing.
  */
@@ -249,19 +252,27 @@ typedef struct psa_fwu_component_info_t {
  *  zeroed (when info is not NULL). */
 psa_status_t psa_fwu_query(psa_fwu_component_t component, psa_fwu_component_info_t *info);
 
-/** READY -> WRITING. Bundled manifests only: manifest must be NULL (or manifest_size 0);
- *  a detached manifest, or NULL with a non-zero size, is PSA_ERROR_INVALID_ARGUMENT. */
+/** READY -> WRITING. Bundled manifests only: manifest must be NULL and manifest_size 0 (the
+ *  specification's bundled case); a detached manifest, even an empty one (a non-NULL pointer
+ *  with size 0), or NULL with a non-zero size, is PSA_ERROR_INVALID_ARGUMENT. */
 psa_status_t psa_fwu_start(psa_fwu_component_t component, const void *manifest,
                            size_t manifest_size);
 
-/** Store block_size bytes at image_offset of the image being written (state WRITING). */
+/** Store block_size bytes at image_offset of the image being written (state WRITING).
+ *  Re-sending bytes already written at the same offset succeeds and programs nothing; different
+ *  bytes over bytes already written are PSA_ERROR_INVALID_ARGUMENT, nothing is written and the
+ *  component stays WRITING (the specification leaves re-sent data to the implementation; flash
+ *  cannot be rewritten without an erase: psa_fwu_cancel() and psa_fwu_clean() start over). */
 psa_status_t psa_fwu_write(psa_fwu_component_t component, size_t image_offset,
                            const void *block, size_t block_size);
 
-/** WRITING -> CANDIDATE after authenticating the image and applying the update policy. */
+/** WRITING -> CANDIDATE after authenticating the image and applying the update policy. An image
+ *  that depends on a component this device does not have is PSA_ERROR_INVALID_ARGUMENT
+ *  (-> FAILED with error FWU_ERROR_UNKNOWN_DEPENDENCY): such a dependency can never be met.
+ *  Other dependencies are checked by psa_fwu_install(), as the specification says. */
 psa_status_t psa_fwu_finish(psa_fwu_component_t component);
 
-/** WRITING or CANDIDATE -> FAILED (error 0). */
+/** WRITING or CANDIDATE -> FAILED, with error FWU_ERROR_CANCELLED (fwu/fwu.h). */
 psa_status_t psa_fwu_cancel(psa_fwu_component_t component);
 
 /** FAILED or UPDATED -> READY, erasing the second image. */

@@ -10,6 +10,7 @@ use fwu_shared::image::read::read_async;
 use fwu_shared::image::{scan_flash_async, ImageError, ImageHeader, KeyRing, IMAGE_HEADER_SIZE};
 use fwu_shared::layout::{ComponentSlots, Layout, LayoutError, MIN_WRITE_SIZE};
 use fwu_shared::state::plan::swap_sectors;
+use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
 use fwu_shared::state::{
     staged_set_digest, BootLog, BootRecord, Catalog, Checkpoint, CheckpointMap, ComponentRecord,
     Flag, Health, Members, Phase, SecurityCounters, StagedImage, StateError, StoredCounters,
@@ -605,7 +606,10 @@ where
         if self.reported(c).0 != State::Ready {
             return Err(Error::BadState);
         }
-        if manifest.is_some_and(|m| !m.is_empty()) {
+        // Manifests are bundled in the image: any detached one, even empty (a non-NULL
+        // pointer with size 0 in C), is refused (PSA FWU 1.0 `psa_fwu_start`: "a detached
+        // manifest to a component that expects a bundled one").
+        if manifest.is_some() {
             return Err(Error::InvalidArgument);
         }
         let erased = self.record(c).secondary_erased;
@@ -712,9 +716,20 @@ where
 
     /// Record `c` as FAILED with `error` and return that error (or the storage failure).
     async fn fail(&mut self, c: ComponentId, error: Error) -> FwuResult {
+        self.fail_because(c, error, error.code()).await
+    }
+
+    /// Record `c` as FAILED with the reason `recorded` (what `query` shows in `error`) and
+    /// return `error` (or the storage failure).
+    async fn fail_because(
+        &mut self,
+        c: ComponentId,
+        error: Error,
+        recorded: PsaStatus,
+    ) -> FwuResult {
         let rec = ComponentRecord {
             state: State::Failed,
-            error: error.code(),
+            error: recorded,
             download: 0,
             secondary_erased: false,
             staged: StagedImage::default(),
@@ -752,6 +767,20 @@ where
             Err(ImageError::Storage) => return Err(Error::StorageFailure),
             Err(e) => return self.fail(c, e.psa_error()).await,
         };
+        // Dependencies are checked at install (PSA FWU 1.0 chapter 5, `psa_fwu_finish`), but one
+        // on a component this device does not have can never be met: the image is not for
+        // this device, and it is refused now rather than at every install.
+        let layout = &self.config.layout;
+        if staged
+            .dependencies
+            .as_slice()
+            .iter()
+            .any(|d| layout.component(d.component).is_none())
+        {
+            return self
+                .fail_because(c, Error::InvalidArgument, ERROR_UNKNOWN_DEPENDENCY)
+                .await;
+        }
         let external = self.counters.floor(c).map_err(|_| Error::StorageFailure)?;
         // The floor is never below the verified image that runs (the bootloader stores it, but
         // not when it is built without authenticating active images).
@@ -794,7 +823,7 @@ where
         };
         let rec = ComponentRecord {
             state: State::Failed,
-            error: 0,
+            error: ERROR_CANCELLED,
             download: 0,
             secondary_erased: false,
             staged,

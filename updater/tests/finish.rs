@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use fwu_shared::image::build::Signer;
 use fwu_shared::image::{KeyRing, PublicKey};
+use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
 use fwu_shared::state::StoredCounters;
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{Error, ImageVersion, State, Success};
@@ -182,6 +183,61 @@ fn dependencies_are_not_checked_at_finish() {
 }
 
 #[test]
+fn a_dependency_on_a_component_the_device_lacks_is_refused_at_finish() {
+    let h = Harness::new();
+    let u = h.boot_app();
+    // Component 5 is not in the layout: no install could ever meet this dependency.
+    let deps = [Dependency {
+        component: 5,
+        min_version: v(1, 0),
+    }];
+    let img = Img::new(v(1, 1), 3000).deps(&deps).build();
+    assert_eq!(download(&u, 0, &img), Err(Error::InvalidArgument));
+    let i = info(&u, 0);
+    assert_eq!(
+        (i.state, i.error),
+        (State::Failed as u8, ERROR_UNKNOWN_DEPENDENCY)
+    );
+    // Durable, and install has nothing to act on.
+    let again = Harness {
+        flash: h.flash.clone(),
+        resets: h.resets.clone(),
+    }
+    .boot_app();
+    let j = info(&again, 0);
+    assert_eq!(
+        (j.state, j.error),
+        (State::Failed as u8, ERROR_UNKNOWN_DEPENDENCY)
+    );
+    assert_eq!(run(again.install()), BAD_STATE);
+    // clean, then the same image without the dependency goes through.
+    assert_eq!(run(again.clean(0)), Ok(Success::Done));
+    let good = Img::new(v(1, 1), 3000).build();
+    assert_eq!(download(&again, 0, &good), Ok(Success::Done));
+}
+
+#[test]
+fn cancel_records_why_the_component_failed() {
+    let h = Harness::new();
+    let u = h.boot_app();
+    let img = Img::new(v(1, 1), 3000).build();
+    // From WRITING.
+    run(u.start(0, None)).unwrap();
+    run(u.write(0, 0, &img[..1024])).unwrap();
+    run(u.cancel(0)).unwrap();
+    let i = info(&u, 0);
+    assert_eq!((i.state, i.error), (State::Failed as u8, ERROR_CANCELLED));
+    run(u.clean(0)).unwrap();
+    // From CANDIDATE, and durable.
+    assert_eq!(download(&u, 0, &img), Ok(Success::Done));
+    run(u.cancel(0)).unwrap();
+    drop(u);
+    let again = h.boot_app();
+    let j = info(&again, 0);
+    assert_eq!((j.state, j.error), (State::Failed as u8, ERROR_CANCELLED));
+}
+
+#[test]
 fn a_second_key_in_the_ring_is_accepted() {
     let h = Harness::new();
     let keys: &'static [PublicKey] = Box::leak(Box::new([
@@ -300,10 +356,10 @@ fn query_reports_the_staged_image_from_candidate_on() {
     check(&u, false);
     run(u.finish(0)).unwrap();
     check(&u, true);
-    // Cancelled from CANDIDATE: FAILED, error 0, the image is still described.
+    // Cancelled from CANDIDATE: FAILED, error ERROR_CANCELLED, the image is still described.
     run(u.cancel(0)).unwrap();
     let i = info(&u, 0);
-    assert_eq!((i.state, i.error), (State::Failed as u8, 0));
+    assert_eq!((i.state, i.error), (State::Failed as u8, ERROR_CANCELLED));
     check(&u, true);
     run(u.clean(0)).unwrap();
     check(&u, false);

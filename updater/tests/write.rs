@@ -46,8 +46,12 @@ fn start_refuses_a_detached_manifest() {
     assert_eq!(run(u.start(0, Some(&[0x96, 0xf3]))), IA);
     assert_eq!(state(&u, 0), State::Ready, "§A8: stays READY");
     assert!(h.flash.contents() == before);
-    // An empty manifest is the bundled case, like NULL/0 in C.
-    assert_eq!(run(u.start(0, Some(&[]))), Ok(Success::Done));
+    // An empty detached manifest is still a detached manifest (like a non-NULL pointer with
+    // size 0 in C): only `None` (NULL, 0) is the bundled case.
+    assert_eq!(run(u.start(0, Some(&[]))), IA);
+    assert_eq!(state(&u, 0), State::Ready);
+    assert!(h.flash.contents() == before);
+    assert_eq!(run(u.start(0, None)), Ok(Success::Done));
     assert_eq!(state(&u, 0), State::Writing);
     assert_eq!(run(u.start(0, None)), BAD_STATE);
 }

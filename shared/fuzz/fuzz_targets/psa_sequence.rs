@@ -58,6 +58,7 @@ use embedded_storage::nor_flash::{
 use embedded_storage_async::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use fwu_bootloader::{BootConfig, BootReport, Bootloader, ERROR_TRIAL_NOT_ACCEPTED};
 use fwu_shared::image::{KeyRing, ScannedImage};
+use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
 use fwu_shared::state::{BootLog, StoredCounters};
 use fwu_shared::version::BuildNumber;
 use fwu_shared::{ComponentId, Error, FwuResult, ImageVersion, State, Success};
@@ -826,7 +827,8 @@ impl Harness {
                 Some(i) if m.comps[i].state != State::Ready => {
                     (Err(Error::BadState), Scope::Nothing)
                 }
-                Some(_) if manifest.as_ref().is_some_and(|b| !b.is_empty()) => {
+                // Any detached manifest, even an empty one.
+                Some(_) if manifest.is_some() => {
                     (Err(Error::InvalidArgument), Scope::Nothing)
                 }
                 Some(i) => {
@@ -877,25 +879,25 @@ impl Harness {
                     let c = &mut next.comps[i];
                     let r = match verify(&bytes, max) {
                         Ok(img) => finish_policy(&img, floors[i], m.comps[i].version()),
-                        Err(e) => Err(e.psa_error()),
+                        Err(e) => Err((e.psa_error(), e.psa_error().code())),
                     };
                     match r {
                         Ok(img) => {
                             c.staged = Some(known_index(&img));
                             c.set(State::Candidate, 0);
                         }
-                        Err(e) => {
+                        Err((_, recorded)) => {
                             c.staged = None;
-                            c.set(State::Failed, e.code());
+                            c.set(State::Failed, recorded);
                         }
                     }
-                    (r.map(|_| Success::Done), Scope::State)
+                    (r.map(|_| Success::Done).map_err(|(e, _)| e), Scope::State)
                 }
             },
             Op::Cancel(c) => match per(c) {
                 None => (Err(Error::DoesNotExist), Scope::Nothing),
                 Some(i) if matches!(m.comps[i].state, State::Writing | State::Candidate) => {
-                    next.comps[i].set(State::Failed, 0);
+                    next.comps[i].set(State::Failed, ERROR_CANCELLED);
                     (done, Scope::State)
                 }
                 Some(_) => (Err(Error::BadState), Scope::Nothing),
@@ -1038,11 +1040,20 @@ fn finish_policy(
     img: &ScannedImage,
     floor: u32,
     active: ImageVersion,
-) -> Result<ScannedImage, Error> {
+) -> Result<ScannedImage, (Error, i32)> {
+    // A dependency on a component the device does not have: refused, with its own reason.
+    if img
+        .dependencies
+        .as_slice()
+        .iter()
+        .any(|d| Model::index(d.component).is_none())
+    {
+        return Err((Error::InvalidArgument, ERROR_UNKNOWN_DEPENDENCY));
+    }
     if img.security_counter.unwrap_or(0) < floor
         || img.header.version.compare(&active, BuildNumber::Ignore) == Ordering::Less
     {
-        return Err(Error::NotPermitted);
+        return Err((Error::NotPermitted, Error::NotPermitted.code()));
     }
     Ok(*img)
 }

@@ -34,6 +34,14 @@ pub const ERROR_BACKUP_INVALID: PsaStatus = -0x1004;
 /// Error recorded when the staged set no longer matches what `install` committed (the sector
 /// counts or the active images changed behind the service's back): nothing was moved.
 pub const ERROR_STAGED_MISMATCH: PsaStatus = -0x1005;
+/// Error recorded when the client abandoned the image with `psa_fwu_cancel`: the spec leaves
+/// the `error` of a cancelled component to the implementation (PSA FWU 1.0 chapter 5,
+/// `psa_fwu_cancel`; digest A5), and 0 would say nothing about why it is FAILED.
+pub const ERROR_CANCELLED: PsaStatus = -0x1006;
+/// Error recorded when `psa_fwu_finish` refuses an image that depends on a component this
+/// device does not have (returned as `PSA_ERROR_INVALID_ARGUMENT`): such a dependency can never
+/// be met, so the image is refused where that is first known rather than at every `install`.
+pub const ERROR_UNKNOWN_DEPENDENCY: PsaStatus = -0x1007;
 
 /// A set of components, as a bitmask over ids `0..8`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

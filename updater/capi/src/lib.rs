@@ -18,7 +18,11 @@
 //! shared with the bootloader (component slots, state partition), 1 to [`MAX_KEYS`] raw Ed25519
 //! public keys, a reset callback and flags. Layout and keys are copied into static memory; the
 //! one service instance lives in a static too. No heap. Until `fwu_init` succeeds every
-//! `psa_fwu_*` call returns `PSA_ERROR_BAD_STATE` (`FWU_ERROR_NOT_INITIALIZED`).
+//! `psa_fwu_*` call returns an error from its own list in the spec (PSA FWU 1.0 chapter 5):
+//! `PSA_ERROR_DOES_NOT_EXIST` from `query`, `start`, `write`, `finish`, `cancel` and `clean` (no
+//! component exists yet), `PSA_ERROR_BAD_STATE` from `install`, `reject` and `accept`,
+//! `PSA_ERROR_NOT_PERMITTED` from `request_reboot`; `fwu_state_health` and `fwu_recover_state`
+//! return `PSA_ERROR_BAD_STATE` (`FWU_ERROR_NOT_INITIALIZED`).
 //!
 //! The flash geometry is a build-time constant ([`WRITE_SIZE`], [`SECTOR_SIZE`]: environment
 //! variables `FWU_CAPI_WRITE_SIZE`, default 4, and `FWU_CAPI_SECTOR_SIZE`, default 4096), because
@@ -105,8 +109,8 @@ use fwu_shared::image::PublicKey;
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{StateGeometry, MAX_COMPONENTS};
 use fwu_shared::status::{
-    to_status, PSA_ERROR_BAD_STATE, PSA_ERROR_CONNECTION_BUSY, PSA_ERROR_INVALID_ARGUMENT,
-    PSA_ERROR_NOT_SUPPORTED,
+    to_status, PSA_ERROR_BAD_STATE, PSA_ERROR_CONNECTION_BUSY, PSA_ERROR_DOES_NOT_EXIST,
+    PSA_ERROR_INVALID_ARGUMENT, PSA_ERROR_NOT_PERMITTED, PSA_ERROR_NOT_SUPPORTED,
 };
 use fwu_shared::version::BuildNumber;
 use fwu_shared::{ComponentId, FwuResult, Success};
@@ -120,8 +124,20 @@ pub const MAX_KEYS: usize = 4;
 pub const PUBLIC_KEY_SIZE: usize = 32;
 /// `FWU_MAX_COMPONENTS`.
 pub const FWU_MAX_COMPONENTS: usize = MAX_COMPONENTS;
-/// `FWU_ERROR_NOT_INITIALIZED`: what a call returns before `fwu_init` succeeded.
+/// `FWU_ERROR_NOT_INITIALIZED`: what `fwu_state_health` and `fwu_recover_state` return before
+/// `fwu_init` succeeded. The `psa_fwu_*` functions return a code of their own documented list
+/// instead (see [`UNBOUND_COMPONENT`], [`UNBOUND_TRANSACTION`], [`UNBOUND_REBOOT`]).
 pub const FWU_ERROR_NOT_INITIALIZED: PsaStatus = PSA_ERROR_BAD_STATE;
+/// What `psa_fwu_query`, `start`, `write`, `finish`, `cancel` and `clean` return before
+/// `fwu_init`: `PSA_ERROR_DOES_NOT_EXIST`, since no component exists until a layout is bound
+/// (the one error all six list besides `NOT_PERMITTED`; `query` lists no `BAD_STATE`).
+pub const UNBOUND_COMPONENT: PsaStatus = PSA_ERROR_DOES_NOT_EXIST;
+/// What `psa_fwu_install`, `reject` and `accept` return before `fwu_init`:
+/// `PSA_ERROR_BAD_STATE` (no component is in a state they act on), which all three list.
+pub const UNBOUND_TRANSACTION: PsaStatus = PSA_ERROR_BAD_STATE;
+/// What `psa_fwu_request_reboot` returns before `fwu_init`: `PSA_ERROR_NOT_PERMITTED` (no reset
+/// function is bound yet), from its list of `SUCCESS`, `NOT_PERMITTED` and `NOT_SUPPORTED`.
+pub const UNBOUND_REBOOT: PsaStatus = PSA_ERROR_NOT_PERMITTED;
 /// `FWU_ERROR_BUSY`: what a call returns while another call runs.
 pub const FWU_ERROR_BUSY: PsaStatus = PSA_ERROR_CONNECTION_BUSY;
 
@@ -134,11 +150,12 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     }
 }
 
-/// Run `f` on the bound service under the lock and collapse the result to a `psa_status_t`.
-fn call(f: impl FnOnce(&Service) -> FwuResult) -> PsaStatus {
+/// Run `f` on the bound service under the lock and collapse the result to a `psa_status_t`;
+/// `unbound` before `fwu_init` has succeeded.
+fn call(unbound: PsaStatus, f: impl FnOnce(&Service) -> FwuResult) -> PsaStatus {
     match locked(|g| g.service.as_ref().map(f)) {
         Err(global::Busy) => FWU_ERROR_BUSY,
-        Ok(None) => FWU_ERROR_NOT_INITIALIZED,
+        Ok(None) => unbound,
         Ok(Some(r)) => to_status(r),
     }
 }
@@ -160,7 +177,7 @@ pub unsafe extern "C" fn psa_fwu_query(
         return PSA_ERROR_INVALID_ARGUMENT;
     }
     let mut out = ComponentInfo::default();
-    let status = call(|s| {
+    let status = call(UNBOUND_COMPONENT, |s| {
         block_on(s.query(component)).map(|i| {
             out = i;
             Success::Done
@@ -177,9 +194,10 @@ pub unsafe extern "C" fn psa_fwu_query(
 
 /// `psa_fwu_start`: READY → WRITING, bundled manifest only.
 ///
-/// `manifest == NULL && manifest_size == 0` (or a non-NULL pointer with size 0) is the bundled
-/// case. A detached manifest is `PSA_ERROR_INVALID_ARGUMENT` (from the service, after the state
-/// check); NULL with a non-zero size is `PSA_ERROR_INVALID_ARGUMENT`.
+/// `manifest == NULL && manifest_size == 0` is the bundled case (the only one: PSA FWU 1.0
+/// chapter 5, `psa_fwu_start`). A detached manifest, even an empty one (a non-NULL pointer with
+/// size 0), is `PSA_ERROR_INVALID_ARGUMENT` from the service, after the state check; NULL with a
+/// non-zero size is `PSA_ERROR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 ///
@@ -190,8 +208,11 @@ pub unsafe extern "C" fn psa_fwu_start(
     manifest: *const c_void,
     manifest_size: usize,
 ) -> PsaStatus {
-    let manifest: Option<&[u8]> = if manifest_size == 0 {
+    let manifest: Option<&[u8]> = if manifest.is_null() && manifest_size == 0 {
         None
+    } else if manifest_size == 0 {
+        // A non-NULL pointer is a detached manifest, even an empty one: the service refuses it.
+        Some(&[])
     } else if manifest.is_null() || manifest_size > isize::MAX as usize {
         return PSA_ERROR_INVALID_ARGUMENT;
     } else {
@@ -199,7 +220,9 @@ pub unsafe extern "C" fn psa_fwu_start(
         // `isize::MAX`; only read during this call.
         Some(unsafe { core::slice::from_raw_parts(manifest.cast::<u8>(), manifest_size) })
     };
-    call(|s| block_on(s.start(component, manifest)))
+    call(UNBOUND_COMPONENT, |s| {
+        block_on(s.start(component, manifest))
+    })
 }
 
 /// `psa_fwu_write`: store `block_size` bytes of `block` at `image_offset` of the image being
@@ -228,51 +251,53 @@ pub unsafe extern "C" fn psa_fwu_write(
         // far below `isize::MAX`; only read during this call.
         unsafe { core::slice::from_raw_parts(block.cast::<u8>(), len) }
     };
-    call(|s| block_on(s.write(component, image_offset, data)))
+    call(UNBOUND_COMPONENT, |s| {
+        block_on(s.write(component, image_offset, data))
+    })
 }
 
 /// `psa_fwu_finish`: WRITING → CANDIDATE after authenticating the image and applying the
 /// anti-rollback and downgrade policy (→ FAILED on failure).
 #[no_mangle]
 pub extern "C" fn psa_fwu_finish(component: ComponentId) -> PsaStatus {
-    call(|s| block_on(s.finish(component)))
+    call(UNBOUND_COMPONENT, |s| block_on(s.finish(component)))
 }
 
-/// `psa_fwu_cancel`: WRITING or CANDIDATE → FAILED (error 0).
+/// `psa_fwu_cancel`: WRITING or CANDIDATE → FAILED (error `FWU_ERROR_CANCELLED`).
 #[no_mangle]
 pub extern "C" fn psa_fwu_cancel(component: ComponentId) -> PsaStatus {
-    call(|s| block_on(s.cancel(component)))
+    call(UNBOUND_COMPONENT, |s| block_on(s.cancel(component)))
 }
 
 /// `psa_fwu_clean`: FAILED or UPDATED → READY, erasing the second image.
 #[no_mangle]
 pub extern "C" fn psa_fwu_clean(component: ComponentId) -> PsaStatus {
-    call(|s| block_on(s.clean(component)))
+    call(UNBOUND_COMPONENT, |s| block_on(s.clean(component)))
 }
 
 /// `psa_fwu_install`: every CANDIDATE → STAGED (`PSA_SUCCESS_REBOOT`).
 #[no_mangle]
 pub extern "C" fn psa_fwu_install() -> PsaStatus {
-    call(|s| block_on(s.install()))
+    call(UNBOUND_TRANSACTION, |s| block_on(s.install()))
 }
 
 /// `psa_fwu_request_reboot`: call the reset callback; `PSA_SUCCESS` if it returns.
 #[no_mangle]
 pub extern "C" fn psa_fwu_request_reboot() -> PsaStatus {
-    call(|s| block_on(s.request_reboot()))
+    call(UNBOUND_REBOOT, |s| block_on(s.request_reboot()))
 }
 
 /// `psa_fwu_reject`: STAGED → FAILED (`PSA_SUCCESS`) or TRIAL → REJECTED
 /// (`PSA_SUCCESS_REBOOT`), recording `error`.
 #[no_mangle]
 pub extern "C" fn psa_fwu_reject(error: PsaStatus) -> PsaStatus {
-    call(|s| block_on(s.reject(error)))
+    call(UNBOUND_TRANSACTION, |s| block_on(s.reject(error)))
 }
 
 /// `psa_fwu_accept`: every TRIAL → UPDATED.
 #[no_mangle]
 pub extern "C" fn psa_fwu_accept() -> PsaStatus {
-    call(|s| block_on(s.accept()))
+    call(UNBOUND_TRANSACTION, |s| block_on(s.accept()))
 }
 
 /// The binding described by a C configuration, with the slots and keys copied out.
@@ -390,7 +415,7 @@ pub unsafe extern "C" fn fwu_init(config: *const FwuConfig) -> PsaStatus {
 /// cancel an update), `PSA_ERROR_STORAGE_FAILURE` if the flash fails.
 #[no_mangle]
 pub extern "C" fn fwu_recover_state() -> PsaStatus {
-    call(|s| block_on(s.recover_state()))
+    call(FWU_ERROR_NOT_INITIALIZED, |s| block_on(s.recover_state()))
 }
 
 /// `fwu_state_health`: how the boot log and the catalog were found at the last read of the
@@ -408,7 +433,7 @@ pub unsafe extern "C" fn fwu_state_health(health: *mut FwuStateHealth) -> PsaSta
         return PSA_ERROR_INVALID_ARGUMENT;
     }
     let mut out = FwuStateHealth::default();
-    let status = call(|s| {
+    let status = call(FWU_ERROR_NOT_INITIALIZED, |s| {
         block_on(s.state_health()).map(|h| {
             out = FwuStateHealth {
                 boot: health_code(h.boot),

@@ -18,8 +18,8 @@ use fwu_shared::component::{
     PSA_FWU_FLAG_VOLATILE_STAGING,
 };
 use fwu_shared::state::records::{
-    ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_INSTALL_FLASH_FAILURE, ERROR_STAGED_MISMATCH,
-    ERROR_TRIAL_NOT_ACCEPTED,
+    ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_CANCELLED, ERROR_INSTALL_FLASH_FAILURE,
+    ERROR_STAGED_MISMATCH, ERROR_TRIAL_NOT_ACCEPTED, ERROR_UNKNOWN_DEPENDENCY,
 };
 use fwu_shared::state::Health;
 use fwu_shared::status::{PSA_SUCCESS, PSA_SUCCESS_REBOOT, PSA_SUCCESS_RESTART};
@@ -286,6 +286,11 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
     value("FWU_ERROR_ACTIVE_INVALID", ERROR_ACTIVE_INVALID.into());
     value("FWU_ERROR_BACKUP_INVALID", ERROR_BACKUP_INVALID.into());
     value("FWU_ERROR_STAGED_MISMATCH", ERROR_STAGED_MISMATCH.into());
+    value("FWU_ERROR_CANCELLED", ERROR_CANCELLED.into());
+    value(
+        "FWU_ERROR_UNKNOWN_DEPENDENCY",
+        ERROR_UNKNOWN_DEPENDENCY.into(),
+    );
     value("FWU_HEALTH_UNKNOWN", fwu_capi::FWU_HEALTH_UNKNOWN.into());
     // Each FWU_HEALTH_* value is the one fwu_state_health() reports for that Health.
     for (name, h) in [

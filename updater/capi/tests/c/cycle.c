@@ -117,23 +117,27 @@ static void before_init(void)
     uint8_t block[4] = {0};
     section("calls before initialisation");
     memset(&info, 0xa5, sizeof info);
-    EXPECT(psa_fwu_query(COMPONENT_APP, &info), FWU_ERROR_NOT_INITIALIZED);
+    /* Each function answers from its own list in the spec (chapter 5): no component exists
+     * before a layout is bound (DOES_NOT_EXIST; query lists no BAD_STATE), no component is in a
+     * state install/reject/accept act on (BAD_STATE), and no reset is bound (NOT_PERMITTED). */
+    EXPECT(psa_fwu_query(COMPONENT_APP, &info), PSA_ERROR_DOES_NOT_EXIST);
     CHECK(info.state == 0 && info.error == 0 && info.max_size == 0); /* zeroed on error */
-    EXPECT(psa_fwu_start(COMPONENT_APP, NULL, 0), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_write(COMPONENT_APP, 0, block, sizeof block), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_finish(COMPONENT_APP), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_cancel(COMPONENT_APP), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_clean(COMPONENT_APP), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_install(), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_request_reboot(), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_reject(0), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_accept(), FWU_ERROR_NOT_INITIALIZED);
+    EXPECT(psa_fwu_start(COMPONENT_APP, NULL, 0), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_write(COMPONENT_APP, 0, block, sizeof block), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_finish(COMPONENT_APP), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_cancel(COMPONENT_APP), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_install(), PSA_ERROR_BAD_STATE);
+    EXPECT(psa_fwu_request_reboot(), PSA_ERROR_NOT_PERMITTED);
+    EXPECT(psa_fwu_reject(0), PSA_ERROR_BAD_STATE);
+    EXPECT(psa_fwu_accept(), PSA_ERROR_BAD_STATE);
     EXPECT(fwu_recover_state(), FWU_ERROR_NOT_INITIALIZED);
     EXPECT(fwu_sim_reboot(), PSA_ERROR_BAD_STATE); /* no device yet */
 }
 
 static void sim_setup_errors(void)
 {
+    psa_fwu_component_info_t info;
     fwu_sim_factory_t f;
     section("fwu_sim_init argument checks");
     EXPECT(fwu_sim_init(NULL, 1), PSA_ERROR_INVALID_ARGUMENT);
@@ -148,7 +152,8 @@ static void sim_setup_errors(void)
     f.image = NULL;
     f.size = 10;
     EXPECT(fwu_sim_init(&f, 1), PSA_ERROR_INVALID_ARGUMENT);
-    EXPECT(psa_fwu_install(), FWU_ERROR_NOT_INITIALIZED); /* a failed init binds nothing */
+    EXPECT(psa_fwu_install(), PSA_ERROR_BAD_STATE); /* a failed init binds nothing */
+    EXPECT(psa_fwu_query(COMPONENT_APP, &info), PSA_ERROR_DOES_NOT_EXIST);
     EXPECT(fwu_sim_make_image(NULL, image, sizeof image, NULL), PSA_ERROR_INVALID_ARGUMENT);
 }
 
@@ -231,6 +236,8 @@ static void ready_state(void)
     /* Detached manifests are not supported: INVALID_ARGUMENT, state unchanged. */
     EXPECT(psa_fwu_start(COMPONENT_APP, manifest, sizeof manifest), PSA_ERROR_INVALID_ARGUMENT);
     EXPECT(psa_fwu_start(COMPONENT_APP, NULL, 5), PSA_ERROR_INVALID_ARGUMENT);
+    /* A non-NULL pointer with size 0 is a detached manifest too (the bundled case is NULL, 0). */
+    EXPECT(psa_fwu_start(COMPONENT_APP, manifest, 0), PSA_ERROR_INVALID_ARGUMENT);
     EXPECT(psa_fwu_start(COMPONENT_APP, NULL, (size_t)-1), PSA_ERROR_INVALID_ARGUMENT);
     CHECK(state(COMPONENT_APP) == PSA_FWU_READY);
 }
@@ -393,13 +400,15 @@ static void cancel_paths(void)
     EXPECT(psa_fwu_write(COMPONENT_APP, 0, image, PSA_FWU_MAX_WRITE_SIZE), PSA_SUCCESS);
     EXPECT(psa_fwu_cancel(COMPONENT_APP), PSA_SUCCESS);
     info = query(COMPONENT_APP);
-    CHECK(info.state == PSA_FWU_FAILED && info.error == 0);
+    /* The error says why it failed: cancelled by the client. */
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_CANCELLED);
     EXPECT(psa_fwu_cancel(COMPONENT_APP), PSA_ERROR_BAD_STATE);
     EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
     EXPECT(download(COMPONENT_APP), PSA_SUCCESS);
     CHECK(state(COMPONENT_APP) == PSA_FWU_CANDIDATE);
     EXPECT(psa_fwu_cancel(COMPONENT_APP), PSA_SUCCESS);
-    CHECK(state(COMPONENT_APP) == PSA_FWU_FAILED);
+    info = query(COMPONENT_APP);
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_CANCELLED);
     EXPECT(psa_fwu_clean(COMPONENT_APP), PSA_SUCCESS);
     CHECK(state(COMPONENT_APP) == PSA_FWU_READY);
 }

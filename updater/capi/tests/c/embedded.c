@@ -200,8 +200,9 @@ static void expect_uninitialised(void)
 {
     psa_fwu_component_info_t info;
     fwu_state_health_t health;
-    EXPECT(psa_fwu_query(0, &info), FWU_ERROR_NOT_INITIALIZED);
-    EXPECT(psa_fwu_install(), FWU_ERROR_NOT_INITIALIZED);
+    EXPECT(psa_fwu_query(0, &info), PSA_ERROR_DOES_NOT_EXIST);
+    EXPECT(psa_fwu_install(), PSA_ERROR_BAD_STATE);
+    EXPECT(psa_fwu_request_reboot(), PSA_ERROR_NOT_PERMITTED);
     EXPECT(fwu_recover_state(), FWU_ERROR_NOT_INITIALIZED);
     memset(&health, 0xa5, sizeof health);
     EXPECT(fwu_state_health(&health), FWU_ERROR_NOT_INITIALIZED);
@@ -559,7 +560,7 @@ static void corrupt_state(void)
     c.flags = FWU_CONFIG_RECOVER_CORRUPT_STATE;
     EXPECT(fwu_init(&c), PSA_SUCCESS);
     info = query();
-    CHECK(info.state == PSA_FWU_FAILED && info.error == 0 && info.version.major == 1);
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_CANCELLED && info.version.major == 1);
     h = health();
     CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_OK);
     EXPECT(fwu_recover_state(), PSA_ERROR_BAD_STATE); /* nothing is corrupt */
@@ -599,7 +600,7 @@ static void corrupt_state(void)
     h = health();
     CHECK(h.boot == FWU_HEALTH_OK && h.catalog == FWU_HEALTH_OK);
     info = query();
-    CHECK(info.state == PSA_FWU_FAILED && info.error == 0); /* the catalog's record */
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_CANCELLED); /* the catalog's record */
     EXPECT(fwu_recover_state(), PSA_ERROR_BAD_STATE);
     CHECK(memcmp(primary, cells + PRIMARY, sizeof primary) == 0);
     EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
