@@ -9,7 +9,7 @@ use fwu_shared::image::{
 };
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::plan::swap_sectors_blocking as swap_sectors;
-use fwu_shared::state::records::ERROR_STAGED_MISMATCH;
+use fwu_shared::state::records::{failure_code, ERROR_STAGED_MISMATCH};
 use fwu_shared::state::{staged_set_digest, BootRecord, MAX_COMPONENTS};
 use fwu_shared::version::{BuildNumber, Dependencies};
 use fwu_shared::{ComponentId, Error, ImageVersion, PsaStatus};
@@ -68,7 +68,7 @@ pub fn verify_staged<F: NorFlash>(
         let scanned = match authenticate(flash, keys, slots.staging_offset(sector), max) {
             Ok(s) => s,
             Err(ImageError::Storage) => return Err(Verdict::Defer),
-            Err(e) => return Err(Verdict::Refuse(e.psa_error().code())),
+            Err(e) => return Err(Verdict::Refuse(failure_code(e))),
         };
         if scanned.security_counter.unwrap_or(0) < floor(c) {
             return Err(Verdict::Refuse(Error::NotPermitted.code()));

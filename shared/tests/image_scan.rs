@@ -8,7 +8,8 @@ use fwu_shared::image::build::{
 };
 use fwu_shared::image::tlv::types;
 use fwu_shared::image::{
-    scan_flash, scan_flash_async, scan_slice, verify_slice, Area, ImageError, KeyRing, PublicKey,
+    scan_flash, scan_flash_async, scan_slice, verify_slice, Area, DecodedKeyRing, ImageError,
+    ImageIdentity, KeyRing, PublicKey,
 };
 use fwu_shared::version::{Dependency, MAX_DEPENDENCIES};
 use fwu_shared::ImageVersion;
@@ -298,6 +299,13 @@ fn mandatory_duplicate_critical_and_unprotected_tlvs() {
         ]),
         Err(ImageError::TlvNotProtected(types::SEC_CNT))
     );
+    // An identity the signature does not cover is refused, not ignored.
+    for ty in [types::UUID_VID, types::UUID_CID] {
+        assert_eq!(
+            scan(&[hash.clone(), kh.clone(), sig.clone(), (ty, vec![7; 16])]),
+            Err(ImageError::TlvNotProtected(ty))
+        );
+    }
     assert_eq!(
         scan(&[(types::SHA256, vec![0; 31]), kh.clone(), sig.clone()]),
         Err(ImageError::BadTlvLength {
@@ -329,6 +337,79 @@ fn dependencies_are_extracted_and_bounded() {
     spec.dependencies = &too_many;
     let img = build(&spec, &payload(33), &key);
     assert_eq!(scan_slice(&img, SLOT), Err(ImageError::TooManyDependencies));
+}
+
+#[test]
+fn vendor_and_class_ids_are_protected_and_checked_against_the_device() {
+    let key = signer(4);
+    let keys = [key.public_key()];
+    let vid = [0x11u8; 16];
+    let cid = [0x22u8; 16];
+    let mut spec = spec_v(3);
+    spec.vendor_id = Some(vid);
+    spec.class_id = Some(cid);
+    let img = build(&spec, &payload(200), &key);
+    let s = scan_slice(&img, SLOT).unwrap();
+    assert_eq!((s.vendor_id, s.class_id), (Some(vid), Some(cid)));
+    // imgtool's order and sizes: counter, then VID, then CID, each a 16-byte value.
+    let prot = prot_at(200);
+    assert_eq!(&img[prot + 12..prot + 16], &[0x74, 0, 16, 0]);
+    assert_eq!(&img[prot + 16..prot + 32], &vid);
+    assert_eq!(&img[prot + 32..prot + 36], &[0x75, 0, 16, 0]);
+
+    let device = |vendor_id, class_id| {
+        KeyRing::new(&keys).with_identity(ImageIdentity {
+            vendor_id,
+            class_id,
+        })
+    };
+    // No identity configured: anything authentic. Matching ids: accepted.
+    assert!(verify_slice(&img, SLOT, &device(None, None)).is_ok());
+    assert!(verify_slice(&img, SLOT, &device(Some(vid), Some(cid))).is_ok());
+    assert!(verify_slice(&img, SLOT, &device(Some(vid), None)).is_ok());
+    // A different vendor or class: refused as not for this device (NOT_PERMITTED).
+    let wrong = [0x33u8; 16];
+    for ring in [device(Some(wrong), None), device(Some(vid), Some(wrong))] {
+        assert_eq!(
+            verify_slice(&img, SLOT, &ring),
+            Err(ImageError::WrongDevice)
+        );
+    }
+    assert_eq!(
+        ImageError::WrongDevice.psa_error(),
+        fwu_shared::Error::NotPermitted
+    );
+    // Missing ids: refused by a device that has them.
+    let plain = build(&spec_v(3), &payload(200), &key);
+    assert_eq!(
+        verify_slice(&plain, SLOT, &device(Some(vid), None)),
+        Err(ImageError::WrongDevice)
+    );
+    spec.class_id = None;
+    let vid_only = build(&spec, &payload(200), &key);
+    assert_eq!(
+        verify_slice(&vid_only, SLOT, &device(Some(vid), Some(cid))),
+        Err(ImageError::WrongDevice)
+    );
+    // The decoded key ring (the bootloader's) gives the same verdicts.
+    for (image, ring) in [
+        (&img, device(Some(vid), Some(cid))),
+        (&plain, device(Some(vid), None)),
+        (&vid_only, device(None, Some(cid))),
+    ] {
+        let s = scan_slice(image, SLOT).unwrap();
+        assert_eq!(
+            DecodedKeyRing::new(ring).authenticate(&s),
+            ring.authenticate(&s)
+        );
+    }
+    // Two VIDs: a duplicate.
+    let mut dup = img.clone();
+    dup[prot + 32] = 0x74;
+    assert_eq!(
+        scan_slice(&dup, SLOT),
+        Err(ImageError::DuplicateTlv(types::UUID_VID))
+    );
 }
 
 #[test]

@@ -181,6 +181,8 @@ pub fn sign_image(
         },
         security_counter,
         dependencies: &opts.dependencies,
+        vendor_id: None,
+        class_id: None,
     };
     let image_len = spec.image_len(payload.len());
     let trailer = opts.trailer.size();

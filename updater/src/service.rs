@@ -10,7 +10,7 @@ use fwu_shared::image::read::read_async;
 use fwu_shared::image::{scan_flash_async, ImageError, ImageHeader, KeyRing, IMAGE_HEADER_SIZE};
 use fwu_shared::layout::{ComponentSlots, Layout, LayoutError, MIN_WRITE_SIZE};
 use fwu_shared::state::plan::swap_sectors;
-use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
+use fwu_shared::state::records::{failure_code, ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
 use fwu_shared::state::{
     staged_set_digest, BootLog, BootRecord, Catalog, Checkpoint, CheckpointMap, ComponentRecord,
     Flag, Health, Members, Phase, SecurityCounters, StagedImage, StateError, StoredCounters,
@@ -765,7 +765,7 @@ where
             },
             // A read failure says nothing about the image: stay WRITING.
             Err(ImageError::Storage) => return Err(Error::StorageFailure),
-            Err(e) => return self.fail(c, e.psa_error()).await,
+            Err(e) => return self.fail_because(c, e.psa_error(), failure_code(e)).await,
         };
         // Dependencies are checked at install (PSA FWU 1.0 chapter 5, `psa_fwu_finish`), but one
         // on a component this device does not have can never be met: the image is not for

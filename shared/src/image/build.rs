@@ -3,7 +3,7 @@
 //! signing tool share one implementation without a heap.
 //!
 //! Layout written: header (32 bytes) | header padding (`hdr_size - 32` bytes of `header_fill`) |
-//! payload | protected TLVs (security counter, then dependencies) | unprotected TLVs (SHA-256,
+//! payload | protected TLVs (security counter, dependencies, vendor and class UUIDs) | unprotected TLVs (SHA-256,
 //! key hash, Ed25519 signature over the digest).
 
 use super::header::{ImageHeader, IMAGE_HEADER_SIZE};
@@ -34,6 +34,10 @@ pub struct ImageSpec<'a> {
     pub security_counter: Option<u32>,
     /// Dependency TLVs.
     pub dependencies: &'a [Dependency],
+    /// Vendor UUID TLV (`UUID_VID`, imgtool's `--vid`), if any.
+    pub vendor_id: Option<[u8; 16]>,
+    /// Image class UUID TLV (`UUID_CID`, imgtool's `--cid`), if any.
+    pub class_id: Option<[u8; 16]>,
 }
 
 impl ImageSpec<'_> {
@@ -47,6 +51,8 @@ impl ImageSpec<'_> {
             flags: 0,
             security_counter: None,
             dependencies: &[],
+            vendor_id: None,
+            class_id: None,
         }
     }
 
@@ -58,10 +64,12 @@ impl ImageSpec<'_> {
             0
         };
         let deps = self.dependencies.len() * (4 + 12);
-        if sec + deps == 0 {
+        let ids = (usize::from(self.vendor_id.is_some()) + usize::from(self.class_id.is_some()))
+            * (4 + 16);
+        if sec + deps + ids == 0 {
             0
         } else {
-            TLV_HEADER_SIZE as usize + sec + deps
+            TLV_HEADER_SIZE as usize + sec + deps + ids
         }
     }
 
@@ -187,6 +195,13 @@ fn write_hashed(
         }
         for dep in spec.dependencies {
             put_tlv(w, types::DEPENDENCY, &tlv::encode_dependency(dep))?;
+        }
+        // imgtool's order: counter, dependencies, then the vendor and class UUIDs.
+        if let Some(vid) = spec.vendor_id {
+            put_tlv(w, types::UUID_VID, &vid)?;
+        }
+        if let Some(cid) = spec.class_id {
+            put_tlv(w, types::UUID_CID, &cid)?;
         }
     }
     Some(w.position())

@@ -5,6 +5,7 @@
 //! rotate its signing key: images signed by any listed key are accepted.
 
 use super::ed25519::{verify_decoded, VerifyingKey};
+use super::identity::ImageIdentity;
 use super::scan::ScannedImage;
 use super::sha256::sha256;
 use super::ImageError;
@@ -35,16 +36,31 @@ impl PublicKey {
     }
 }
 
-/// The set of public keys an image may be signed with.
+/// What an image must satisfy to be accepted: signed by one of these public keys and, when the
+/// device is configured with one, for this device ([`ImageIdentity`]).
 #[derive(Clone, Copy, Debug)]
 pub struct KeyRing<'a> {
     keys: &'a [PublicKey],
+    identity: ImageIdentity,
 }
 
 impl<'a> KeyRing<'a> {
-    /// A key ring over built-in keys.
+    /// A key ring over built-in keys, accepting any image identity.
     pub const fn new(keys: &'a [PublicKey]) -> Self {
-        KeyRing { keys }
+        KeyRing {
+            keys,
+            identity: ImageIdentity::ANY,
+        }
+    }
+
+    /// The same keys, accepting only images for `identity` (PSA FWU 1.0 §4.3.1).
+    pub const fn with_identity(self, identity: ImageIdentity) -> Self {
+        KeyRing { identity, ..self }
+    }
+
+    /// The image identity required.
+    pub const fn identity(&self) -> ImageIdentity {
+        self.identity
     }
 
     /// The keys.
@@ -60,7 +76,8 @@ impl<'a> KeyRing<'a> {
     /// Authenticate a scanned image: computed digest equals the hash TLV, the key hash names a
     /// built-in key, and the Ed25519 signature over the 32-byte digest verifies under the strict
     /// rules of [`super::ed25519`] (canonical `S < L`, no small-order or non-canonical `R` or
-    /// key). Returns the index of the signing key.
+    /// key), then the image is for this device ([`ImageIdentity::check`]). Returns the index of
+    /// the signing key.
     pub fn authenticate(&self, image: &ScannedImage) -> Result<usize, ImageError> {
         if image.digest != image.hash_tlv {
             return Err(ImageError::HashMismatch);
@@ -68,6 +85,7 @@ impl<'a> KeyRing<'a> {
         let index = self.find(&image.key_hash).ok_or(ImageError::UnknownKey)?;
         let key = self.keys.get(index).ok_or(ImageError::UnknownKey)?;
         super::ed25519::verify_strict(&key.0, &image.digest, &image.signature)?;
+        self.identity.check(image)?;
         Ok(index)
     }
 }
@@ -107,6 +125,7 @@ impl<'a> DecodedKeyRing<'a> {
             }
         };
         verify_decoded(key, &image.digest, &image.signature)?;
+        self.ring.identity.check(image)?;
         Ok(index)
     }
 }

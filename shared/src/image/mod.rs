@@ -9,6 +9,7 @@
 pub mod build;
 pub mod ed25519;
 pub mod header;
+pub mod identity;
 pub mod keys;
 pub mod read;
 pub mod scan;
@@ -16,6 +17,7 @@ pub mod sha256;
 pub mod tlv;
 
 pub use header::{ImageHeader, IMAGE_HEADER_SIZE, IMAGE_MAGIC};
+pub use identity::ImageIdentity;
 pub use keys::{DecodedKeyRing, KeyRing, PublicKey};
 pub use read::{
     image_extent, image_extent_async, scan_flash, scan_flash_async, scan_slice, verify_slice,
@@ -89,6 +91,10 @@ pub enum ImageError {
     /// The Ed25519 signature is not in canonical form (`S >= L`, or `R` non-canonical or of
     /// small order, RFC 8032 §5.1.7): refused before the equation is checked.
     NonCanonicalSignature,
+    /// The image is authentic but not for this device: a vendor or class UUID the device is
+    /// configured with is missing from its protected TLVs or differs
+    /// ([`ImageIdentity`](identity::ImageIdentity)).
+    WrongDevice,
     /// Reading the image from flash failed.
     Storage,
 }
@@ -101,6 +107,8 @@ impl ImageError {
             | ImageError::UnknownKey
             | ImageError::BadSignature
             | ImageError::NonCanonicalSignature => Error::InvalidSignature,
+            // Valid, but the update policy refuses it (PSA FWU 1.0 `psa_fwu_finish`).
+            ImageError::WrongDevice => Error::NotPermitted,
             ImageError::Storage => Error::StorageFailure,
             _ => Error::InvalidArgument,
         }
@@ -150,6 +158,10 @@ impl core::fmt::Display for ImageError {
             ImageError::NonCanonicalSignature => write!(
                 f,
                 "Ed25519 signature is not canonical (S >= L, or R non-canonical or of small order)"
+            ),
+            ImageError::WrongDevice => write!(
+                f,
+                "image is not for this device (its vendor or class UUID is missing or differs)"
             ),
             ImageError::Storage => write!(f, "flash read failed"),
         }

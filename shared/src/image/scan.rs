@@ -44,6 +44,10 @@ pub struct ScannedImage {
     pub security_counter: Option<u32>,
     /// Dependency TLVs.
     pub dependencies: Dependencies,
+    /// Vendor UUID TLV (protected), if present.
+    pub vendor_id: Option<[u8; 16]>,
+    /// Image class UUID TLV (protected), if present.
+    pub class_id: Option<[u8; 16]>,
     /// SHA-256 TLV value.
     pub hash_tlv: [u8; 32],
     /// Key hash TLV value.
@@ -60,6 +64,8 @@ const SEEN_SEC_CNT: u8 = 1 << 0;
 const SEEN_SHA256: u8 = 1 << 1;
 const SEEN_KEYHASH: u8 = 1 << 2;
 const SEEN_ED25519: u8 = 1 << 3;
+const SEEN_VID: u8 = 1 << 4;
+const SEEN_CID: u8 = 1 << 5;
 
 /// The scanner state machine. Drive it with [`Scanner::request`] / [`Scanner::feed`] until
 /// `request` returns `None`, then call [`Scanner::finish`].
@@ -76,6 +82,8 @@ pub struct Scanner {
     seen: u8,
     security_counter: Option<u32>,
     dependencies: Dependencies,
+    vendor_id: Option<[u8; 16]>,
+    class_id: Option<[u8; 16]>,
     hash_tlv: [u8; 32],
     key_hash: [u8; 32],
     signature: [u8; 64],
@@ -96,6 +104,8 @@ impl Scanner {
             seen: 0,
             security_counter: None,
             dependencies: Dependencies::default(),
+            vendor_id: None,
+            class_id: None,
             hash_tlv: [0; 32],
             key_hash: [0; 32],
             signature: [0; 64],
@@ -161,6 +171,8 @@ impl Scanner {
                 header,
                 security_counter: self.security_counter,
                 dependencies: self.dependencies,
+                vendor_id: self.vendor_id,
+                class_id: self.class_id,
                 hash_tlv: self.hash_tlv,
                 key_hash: self.key_hash,
                 signature: self.signature,
@@ -288,6 +300,8 @@ impl Scanner {
                     return Err(ImageError::TooManyDependencies);
                 }
             }
+            types::UUID_VID => self.vendor_id = Some(value16(data)?),
+            types::UUID_CID => self.class_id = Some(value16(data)?),
             types::SHA256 => copy_value(&mut self.hash_tlv, data)?,
             types::KEYHASH => copy_value(&mut self.key_hash, data)?,
             types::ED25519 => copy_value(&mut self.signature, data)?,
@@ -333,9 +347,16 @@ impl Scanner {
             types::SHA256 => SEEN_SHA256,
             types::KEYHASH => SEEN_KEYHASH,
             types::ED25519 => SEEN_ED25519,
+            types::UUID_VID => SEEN_VID,
+            types::UUID_CID => SEEN_CID,
             _ => 0,
         }
     }
+}
+
+/// A 16-byte TLV value (the UUIDs).
+fn value16(data: &[u8]) -> Result<[u8; 16], ImageError> {
+    data.try_into().map_err(|_| ImageError::Truncated)
 }
 
 fn copy_value<const N: usize>(dst: &mut [u8; N], data: &[u8]) -> Result<(), ImageError> {

@@ -88,12 +88,13 @@ pub enum TlvRole {
         /// Whether it may appear more than once (dependencies).
         repeatable: bool,
     },
-    /// Informational: skipped without reading (boot record, UUIDs, vendor types).
+    /// Informational: skipped without reading (boot record, vendor types).
     Ignored,
     /// A TLV that changes how the image must be processed and that this verifier cannot honour
     /// (other hash or signature algorithms, encryption, compression, pure signatures).
     Critical,
-    /// A TLV that is only trusted when protected (security counter, dependency) found unprotected.
+    /// A TLV that is only trusted when protected (security counter, dependency, vendor and
+    /// class UUIDs) found unprotected.
     MustBeProtected,
 }
 
@@ -121,8 +122,13 @@ pub const fn role(area: Area, ty: u16) -> TlvRole {
             len: 64,
             repeatable: false,
         },
-        (Area::Unprotected, SEC_CNT | DEPENDENCY) => TlvRole::MustBeProtected,
-        (_, BOOT_RECORD | UUID_VID | UUID_CID) => TlvRole::Ignored,
+        (Area::Protected, UUID_VID | UUID_CID) => TlvRole::Known {
+            len: 16,
+            repeatable: false,
+        },
+        // An identity the signature does not cover proves nothing: refused, never ignored.
+        (Area::Unprotected, SEC_CNT | DEPENDENCY | UUID_VID | UUID_CID) => TlvRole::MustBeProtected,
+        (_, BOOT_RECORD) => TlvRole::Ignored,
         (_, t) if t >= VENDOR_MIN && t <= VENDOR_MAX => TlvRole::Ignored,
         _ => TlvRole::Critical,
     }

@@ -12,6 +12,7 @@
 
 use crate::bytes::{Reader, Writer};
 use crate::component::{ComponentId, ImageVersion, State};
+use crate::image::ImageError;
 use crate::record::Record;
 use crate::status::PsaStatus;
 use crate::version::{Dependencies, Dependency, MAX_DEPENDENCIES};
@@ -42,6 +43,19 @@ pub const ERROR_CANCELLED: PsaStatus = -0x1006;
 /// device does not have (returned as `PSA_ERROR_INVALID_ARGUMENT`): such a dependency can never
 /// be met, so the image is refused where that is first known rather than at every `install`.
 pub const ERROR_UNKNOWN_DEPENDENCY: PsaStatus = -0x1007;
+/// Error recorded when an image is refused because it is not for this device (its vendor or
+/// class UUID is missing or differs: [`ImageError::WrongDevice`], returned as
+/// `PSA_ERROR_NOT_PERMITTED`), at `psa_fwu_finish` or by the bootloader.
+pub const ERROR_WRONG_DEVICE: PsaStatus = -0x1008;
+
+/// The `error` recorded for a component whose image was refused with `e`: fwu's own reason
+/// where the PSA status alone would be ambiguous, else that status.
+pub const fn failure_code(e: ImageError) -> PsaStatus {
+    match e {
+        ImageError::WrongDevice => ERROR_WRONG_DEVICE,
+        e => e.psa_error().code(),
+    }
+}
 
 /// A set of components, as a bitmask over ids `0..8`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
