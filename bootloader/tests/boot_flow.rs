@@ -11,6 +11,7 @@ use fwu_bootloader::{
 };
 use fwu_shared::image::ImageError;
 use fwu_shared::image::KeyRing;
+use fwu_shared::state::records::ERROR_WRONG_DEVICE;
 use fwu_shared::state::{CounterError, SecurityCounters, StoredCounters};
 use fwu_shared::state::{Members, Phase};
 use fwu_shared::version::Dependency;
@@ -82,6 +83,56 @@ fn a_layout_checked_for_another_flash_is_refused_before_any_access() {
         assert_eq!(f.stats().ops(), 0);
         assert_eq!(f.contents(), &before[..]);
     }
+}
+
+#[test]
+fn a_bootloader_with_an_identity_installs_and_runs_only_images_for_this_device() {
+    let (vid, cid) = ([0x5au8; 16], [0xc1u8; 16]);
+    let keys = keys();
+    let layout = layout();
+    let boot = |f: &mut Flash| {
+        let ring = KeyRing::new(&keys).with_identity(fwu_shared::image::ImageIdentity {
+            vendor_id: Some(vid),
+            class_id: Some(cid),
+        });
+        Bootloader::new(
+            layout.check_for(f).unwrap(),
+            ring,
+            BootConfig::default(),
+            StoredCounters,
+        )
+        .boot(f)
+        .unwrap()
+    };
+    let ours = |ver, seed| image_for(ver, 6000, 1, &[], seed, (Some(vid), Some(cid)));
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &ours(v(1, 0), 1));
+    flash_active(&mut f, 1, &ours(v(1, 0), 2));
+    let r = boot(&mut f);
+    assert!(r.may_run(0) && r.may_run(1) && r.refused.is_none());
+    // A staged image of another class (authentic: the service of a device without an
+    // identity would have let it through) is refused at boot and nothing moves.
+    let active = primary(&f, 0, 6000).to_vec();
+    let foreign = image_for(v(2, 0), 6000, 2, &[], 3, (Some(vid), Some([0xc2; 16])));
+    make_candidate(&mut f, 0, &foreign);
+    install(&mut f, &[0]);
+    let r = boot(&mut f);
+    assert_eq!(
+        r.action,
+        BootAction::InstallRefused(Members(1), ERROR_WRONG_DEVICE)
+    );
+    assert_eq!(primary(&f, 0, 6000), &active[..]);
+    assert!(r.may_run(0));
+    // An active image without the ids is not run.
+    let mut f = new_flash();
+    flash_active(&mut f, 0, &image(v(1, 0), 6000, 1, &[], 1));
+    flash_active(&mut f, 1, &ours(v(1, 0), 2));
+    let r = boot(&mut f);
+    assert_eq!(
+        r.refused,
+        Some((0, Refusal::Image(ImageError::WrongDevice)))
+    );
+    assert!(!r.may_run(0) && r.may_run(1));
 }
 
 #[test]

@@ -88,6 +88,10 @@ extern "C" {
 /** psa_fwu_finish() refused the image (PSA_ERROR_INVALID_ARGUMENT) because it depends on a
  *  component this device does not have: a dependency that can never be met. */
 #define FWU_ERROR_UNKNOWN_DEPENDENCY ((psa_status_t)-0x1007)
+/** The image is authentic but not for this device: a vendor or class UUID fwu_init() was given
+ *  is missing from its protected TLVs or differs (psa_fwu_finish() returns
+ *  PSA_ERROR_NOT_PERMITTED; the bootloader refuses it the same way). */
+#define FWU_ERROR_WRONG_DEVICE ((psa_status_t)-0x1008)
 
 /* fwu_state_health_t values. 0 is never a health: fwu_state_health() zeroes on error. */
 /** Not a health: what fwu_state_health() writes on error. */
@@ -168,6 +172,13 @@ typedef struct fwu_config_t {
     void *reset_context;
     /** FWU_CONFIG_* bits; 0 for the defaults. */
     uint32_t flags;
+    /** Image identity (PSA FWU 1.0 §4.3.1): 16 bytes of the vendor UUID every image must carry
+     *  in its protected UUID_VID TLV (imgtool --vid), copied; NULL: not checked. Configure the
+     *  fwu bootloader with the same ids. */
+    const uint8_t *vendor_id;
+    /** 16 bytes of the image class UUID every image must carry (UUID_CID, imgtool --cid),
+     *  copied; NULL: not checked. */
+    const uint8_t *class_id;
 } fwu_config_t;
 
 /** How the two redundant stores of the state partition were found (FWU_HEALTH_* values). */

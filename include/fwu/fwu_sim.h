@@ -150,6 +150,12 @@ typedef struct fwu_sim_image_spec_t {
     uint8_t seed;
     uint8_t dependency_count; /**< 0..FWU_SIM_MAX_DEPENDENCIES */
     fwu_sim_dependency_t dependencies[FWU_SIM_MAX_DEPENDENCIES];
+    /** Non-zero: write vendor_id as the protected UUID_VID TLV (imgtool --vid). */
+    uint8_t has_vendor_id;
+    /** Non-zero: write class_id as the protected UUID_CID TLV (imgtool --cid). */
+    uint8_t has_class_id;
+    uint8_t vendor_id[16];
+    uint8_t class_id[16];
 } fwu_sim_image_spec_t;
 
 /**

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use fwu_shared::image::build::Signer;
-use fwu_shared::image::{KeyRing, PublicKey};
-use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY};
+use fwu_shared::image::{ImageIdentity, KeyRing, PublicKey};
+use fwu_shared::state::records::{ERROR_CANCELLED, ERROR_UNKNOWN_DEPENDENCY, ERROR_WRONG_DEVICE};
 use fwu_shared::state::StoredCounters;
 use fwu_shared::version::{BuildNumber, Dependency};
 use fwu_shared::{Error, ImageVersion, State, Success};
@@ -214,6 +214,47 @@ fn a_dependency_on_a_component_the_device_lacks_is_refused_at_finish() {
     assert_eq!(run(again.clean(0)), Ok(Success::Done));
     let good = Img::new(v(1, 1), 3000).build();
     assert_eq!(download(&again, 0, &good), Ok(Success::Done));
+}
+
+#[test]
+fn an_image_for_another_device_is_not_permitted() {
+    let vid = [0x5au8; 16];
+    let cid = [0xc1u8; 16];
+    let h = Harness::new();
+    let u: Svc = run(Updater::new(
+        h.flash.clone(),
+        Config {
+            keys: config().keys.with_identity(ImageIdentity {
+                vendor_id: Some(vid),
+                class_id: Some(cid),
+            }),
+            ..config()
+        },
+        h.resets.clone(),
+        StoredCounters,
+    ))
+    .unwrap();
+    // Another class, no class, no ids at all: authentic but not for this device.
+    for img in [
+        Img::new(v(1, 1), 3000).ids(Some(vid), Some([0xc2; 16])),
+        Img::new(v(1, 1), 3000).ids(Some(vid), None),
+        Img::new(v(1, 1), 3000),
+    ] {
+        assert_eq!(download(&u, 0, &img.build()), Err(Error::NotPermitted));
+        let i = info(&u, 0);
+        assert_eq!(
+            (i.state, i.error),
+            (State::Failed as u8, ERROR_WRONG_DEVICE)
+        );
+        run(u.clean(0)).unwrap();
+    }
+    // This device's ids: accepted.
+    let mine = Img::new(v(1, 1), 3000).ids(Some(vid), Some(cid)).build();
+    assert_eq!(download(&u, 0, &mine), Ok(Success::Done));
+    // A device configured without ids accepts both kinds (as before).
+    let h = Harness::new();
+    let u = h.boot_app();
+    assert_eq!(download(&u, 0, &mine), Ok(Success::Done));
 }
 
 #[test]

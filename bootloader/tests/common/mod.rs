@@ -66,9 +66,22 @@ pub fn image(
     deps: &[Dependency],
     seed: u8,
 ) -> Vec<u8> {
+    image_for(version, total, counter, deps, seed, (None, None))
+}
+
+/// [`image`] with vendor and class UUID TLVs.
+pub fn image_for(
+    version: ImageVersion,
+    total: usize,
+    counter: u32,
+    deps: &[Dependency],
+    seed: u8,
+    ids: (Option<[u8; 16]>, Option<[u8; 16]>),
+) -> Vec<u8> {
     let mut spec = ImageSpec::new(version);
     spec.security_counter = Some(counter);
     spec.dependencies = deps;
+    (spec.vendor_id, spec.class_id) = ids;
     let overhead = spec.image_len(0);
     let payload: Vec<u8> = (0..total - overhead)
         .map(|i| (i as u8).wrapping_mul(13) ^ seed)

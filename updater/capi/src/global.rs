@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use embassy_futures::block_on;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embedded_storage_async::nor_flash::ReadNorFlash;
-use fwu_shared::image::{KeyRing, PublicKey};
+use fwu_shared::image::{ImageIdentity, KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{StateError, StoredCounters, MAX_COMPONENTS};
 use fwu_shared::version::BuildNumber;
@@ -111,6 +111,8 @@ pub(crate) struct Binding<'a> {
     pub(crate) state: Range<u32>,
     /// Trusted keys (copied, at most `MAX_KEYS`).
     pub(crate) keys: &'a [PublicKey],
+    /// The vendor and class UUIDs images must carry (PSA FWU 1.0 §4.3.1).
+    pub(crate) identity: ImageIdentity,
     /// Version comparison policy.
     pub(crate) build_number: BuildNumber,
     /// Rebuild a state that is corrupt beyond automatic repair at start-up
@@ -175,7 +177,8 @@ impl Global {
             .map_err(|_| Error::InvalidArgument)?;
         let config = Config {
             layout,
-            keys: KeyRing::new(storage.keys.get(..b.keys.len()).unwrap_or(&[])),
+            keys: KeyRing::new(storage.keys.get(..b.keys.len()).unwrap_or(&[]))
+                .with_identity(b.identity),
             build_number: b.build_number,
         };
         let service =

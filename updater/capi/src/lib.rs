@@ -105,7 +105,7 @@ pub use types::{
 
 use core::ffi::c_void;
 use embassy_futures::block_on;
-use fwu_shared::image::PublicKey;
+use fwu_shared::image::{ImageIdentity, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::{StateGeometry, MAX_COMPONENTS};
 use fwu_shared::status::{
@@ -354,6 +354,13 @@ fn binding_of<'a>(
             CReset::new(cfg.reset_context, reset),
         )
     };
+    // SAFETY: NULL or, by the caller's contract, 16 readable bytes; copied now, not kept.
+    let uuid =
+        |p: *const u8| (!p.is_null()).then(|| unsafe { p.cast::<[u8; 16]>().read_unaligned() });
+    let identity = ImageIdentity {
+        vendor_id: uuid(cfg.vendor_id),
+        class_id: uuid(cfg.class_id),
+    };
     let slots: &'a [ComponentSlots] = slots;
     let keys: &'a [PublicKey] = keys;
     Ok(Binding {
@@ -362,6 +369,7 @@ fn binding_of<'a>(
         slots: slots.get(..cfg.slot_count).unwrap_or(&[]),
         state: cfg.state_offset..state_end,
         keys: keys.get(..cfg.key_count).unwrap_or(&[]),
+        identity,
         build_number: if cfg.flags & FWU_CONFIG_COMPARE_BUILD_NUMBER != 0 {
             BuildNumber::Compare
         } else {

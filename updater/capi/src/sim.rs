@@ -25,7 +25,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
 use fwu_bootloader::{BootAction, BootConfig, BootError, BootReport, Bootloader, StateReport};
 use fwu_shared::image::build::{build_image, Ed25519Signer, ImageSpec, Signer};
-use fwu_shared::image::{KeyRing, PublicKey};
+use fwu_shared::image::{ImageIdentity, KeyRing, PublicKey};
 use fwu_shared::layout::{ComponentSlots, Layout};
 use fwu_shared::state::geometry::CopyRegion;
 use fwu_shared::state::{StateGeometry, StoredCounters};
@@ -286,6 +286,7 @@ fn boot_and_bind(g: &mut crate::global::Global) -> PsaStatus {
         slots: &SLOTS,
         state: layout().state,
         keys: &keys,
+        identity: ImageIdentity::ANY,
         build_number: BuildNumber::Ignore,
         recover_corrupt: false,
     });
@@ -376,6 +377,14 @@ pub struct FwuSimImageSpec {
     pub dependency_count: u8,
     /// Dependency TLVs.
     pub dependencies: [FwuSimDependency; MAX_DEPENDENCIES],
+    /// Non-zero: write `vendor_id` as the protected `UUID_VID` TLV.
+    pub has_vendor_id: u8,
+    /// Non-zero: write `class_id` as the protected `UUID_CID` TLV.
+    pub has_class_id: u8,
+    /// Vendor UUID.
+    pub vendor_id: [u8; 16],
+    /// Image class UUID.
+    pub class_id: [u8; 16],
 }
 
 /// `fwu_sim_init`: a new simulated device with `count` factory images, booted, service bound.
@@ -485,6 +494,8 @@ pub unsafe extern "C" fn fwu_sim_make_image(
         .collect();
     let mut image = ImageSpec::new(spec.version);
     image.security_counter = Some(spec.security_counter);
+    image.vendor_id = (spec.has_vendor_id != 0).then_some(spec.vendor_id);
+    image.class_id = (spec.has_class_id != 0).then_some(spec.class_id);
     image.dependencies = &deps;
     let size = spec.size as usize;
     let overhead = image.image_len(0);

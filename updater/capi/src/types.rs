@@ -81,6 +81,10 @@ pub struct FwuConfig {
     pub reset_context: *mut c_void,
     /// `FWU_CONFIG_*` bits.
     pub flags: u32,
+    /// 16 bytes: the vendor UUID every image must carry (copied), or NULL: not checked.
+    pub vendor_id: *const u8,
+    /// 16 bytes: the image class UUID every image must carry (copied), or NULL: not checked.
+    pub class_id: *const u8,
 }
 
 /// `FWU_CONFIG_COMPARE_BUILD_NUMBER`: build numbers take part in version comparisons.
@@ -132,11 +136,13 @@ const _: () = {
     use core::mem::{offset_of, size_of};
     assert!(size_of::<FwuFlash>() == 20);
     assert!(size_of::<FwuSlot>() == 12);
-    assert!(size_of::<FwuConfig>() == 64);
+    assert!(size_of::<FwuConfig>() == 72);
     assert!(size_of::<FwuStateHealth>() == 2);
     assert!(offset_of!(FwuConfig, slots) == 28);
     assert!(offset_of!(FwuConfig, keys) == 44);
     assert!(offset_of!(FwuConfig, flags) == 60);
+    assert!(offset_of!(FwuConfig, vendor_id) == 64);
+    assert!(offset_of!(FwuConfig, class_id) == 68);
     assert!(size_of::<fwu_shared::ComponentInfo>() == 68);
     assert!(size_of::<fwu_shared::ImplInfo>() == 40);
     assert!(size_of::<fwu_shared::ImageVersion>() == 8);

@@ -101,6 +101,8 @@ fn a_corrupt_state_partition_is_reported_and_recovered_on_request() {
         reset: Some(reset),
         reset_context: core::ptr::null_mut(),
         flags: 0,
+        vendor_id: core::ptr::null(),
+        class_id: core::ptr::null(),
     };
     // Where the boot log copies are: the carving the service and the bootloader use.
     let comps = [ComponentSlots {

@@ -19,7 +19,7 @@ use fwu_shared::component::{
 };
 use fwu_shared::state::records::{
     ERROR_ACTIVE_INVALID, ERROR_BACKUP_INVALID, ERROR_CANCELLED, ERROR_INSTALL_FLASH_FAILURE,
-    ERROR_STAGED_MISMATCH, ERROR_TRIAL_NOT_ACCEPTED, ERROR_UNKNOWN_DEPENDENCY,
+    ERROR_STAGED_MISMATCH, ERROR_TRIAL_NOT_ACCEPTED, ERROR_UNKNOWN_DEPENDENCY, ERROR_WRONG_DEVICE,
 };
 use fwu_shared::state::Health;
 use fwu_shared::status::{PSA_SUCCESS, PSA_SUCCESS_REBOOT, PSA_SUCCESS_RESTART};
@@ -219,6 +219,8 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
     field!(e, "fwu_config_t", FwuConfig, "reset", reset);
     field!(e, "fwu_config_t", FwuConfig, "reset_context", reset_context);
     field!(e, "fwu_config_t", FwuConfig, "flags", flags);
+    field!(e, "fwu_config_t", FwuConfig, "vendor_id", vendor_id);
+    field!(e, "fwu_config_t", FwuConfig, "class_id", class_id);
 
     ty!(e, "fwu_state_health_t", FwuStateHealth);
     field!(e, "fwu_state_health_t", FwuStateHealth, "boot", boot);
@@ -291,6 +293,7 @@ fn expected(write_size: usize, sector_size: usize) -> BTreeMap<String, String> {
         "FWU_ERROR_UNKNOWN_DEPENDENCY",
         ERROR_UNKNOWN_DEPENDENCY.into(),
     );
+    value("FWU_ERROR_WRONG_DEVICE", ERROR_WRONG_DEVICE.into());
     value("FWU_HEALTH_UNKNOWN", fwu_capi::FWU_HEALTH_UNKNOWN.into());
     // Each FWU_HEALTH_* value is the one fwu_state_health() reports for that Health.
     for (name, h) in [
@@ -364,6 +367,34 @@ fn sim_expectations(e: &mut BTreeMap<String, String>) {
         FwuSimImageSpec,
         "dependencies",
         dependencies
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "has_vendor_id",
+        has_vendor_id
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "has_class_id",
+        has_class_id
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "vendor_id",
+        vendor_id
+    );
+    field!(
+        e,
+        "fwu_sim_image_spec_t",
+        FwuSimImageSpec,
+        "class_id",
+        class_id
     );
     ty!(e, "fwu_sim_boot_t", FwuSimBoot);
     field!(e, "fwu_sim_boot_t", FwuSimBoot, "action", action);

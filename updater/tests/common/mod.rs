@@ -95,6 +95,8 @@ pub struct Img<'d> {
     pub counter: Option<u32>,
     pub deps: &'d [Dependency],
     pub seed: u8,
+    /// Vendor and class UUID TLVs.
+    pub ids: (Option<[u8; 16]>, Option<[u8; 16]>),
 }
 
 impl Img<'static> {
@@ -105,6 +107,7 @@ impl Img<'static> {
             counter: None,
             deps: &[],
             seed: 1,
+            ids: (None, None),
         }
     }
 }
@@ -123,6 +126,13 @@ impl<'d> Img<'d> {
             counter: self.counter,
             deps,
             seed: self.seed,
+            ids: self.ids,
+        }
+    }
+    pub fn ids(self, vendor: Option<[u8; 16]>, class: Option<[u8; 16]>) -> Self {
+        Img {
+            ids: (vendor, class),
+            ..self
         }
     }
     pub fn seed(self, seed: u8) -> Self {
@@ -135,6 +145,7 @@ impl<'d> Img<'d> {
         let mut spec = ImageSpec::new(self.version);
         spec.security_counter = self.counter;
         spec.dependencies = self.deps;
+        (spec.vendor_id, spec.class_id) = self.ids;
         let payload: Vec<u8> = (0..self.payload)
             .map(|i| (i as u8).wrapping_mul(31) ^ self.seed)
             .collect();

@@ -535,6 +535,66 @@ static void keys_and_policy(void)
     EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
 }
 
+/* An image of another vendor or class, or without ids, for a device bound with ids. */
+static void download_with_ids(const uint8_t *vid, const uint8_t *cid, psa_status_t want)
+{
+    fwu_sim_image_spec_t spec;
+    memset(&spec, 0, sizeof spec);
+    spec.version.major = 5;
+    spec.security_counter = 5;
+    spec.size = 9000;
+    spec.seed = 9;
+    if (vid != NULL) {
+        spec.has_vendor_id = 1;
+        memcpy(spec.vendor_id, vid, 16);
+    }
+    if (cid != NULL) {
+        spec.has_class_id = 1;
+        memcpy(spec.class_id, cid, 16);
+    }
+    EXPECT(fwu_sim_make_image(&spec, image, sizeof image, &image_len), PSA_SUCCESS);
+    EXPECT(psa_fwu_start(0, NULL, 0), PSA_SUCCESS);
+    write_from(0);
+    EXPECT(psa_fwu_finish(0), want);
+}
+
+static void image_identity(void)
+{
+    fwu_config_t c = base_config();
+    psa_fwu_component_info_t info;
+    uint8_t vid[16], cid[16], other[16], good_vid[16], good_cid[16];
+    section("image identity: vendor and class UUIDs (PSA FWU 1.0 section 4.3.1)");
+    memset(vid, 0x5a, sizeof vid);
+    memset(cid, 0xc1, sizeof cid);
+    memset(other, 0xc2, sizeof other);
+    c.vendor_id = vid;
+    c.class_id = cid;
+    EXPECT(fwu_init(&c), PSA_SUCCESS);
+    memcpy(good_vid, vid, 16);
+    memcpy(good_cid, cid, 16);
+    memset(vid, 0, sizeof vid); /* the library copied the ids at fwu_init */
+    memset(cid, 0, sizeof cid);
+    download_with_ids(NULL, NULL, PSA_ERROR_NOT_PERMITTED);
+    info = query();
+    CHECK(info.state == PSA_FWU_FAILED && info.error == FWU_ERROR_WRONG_DEVICE);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+    download_with_ids(good_vid, other, PSA_ERROR_NOT_PERMITTED);
+    CHECK(query().error == FWU_ERROR_WRONG_DEVICE);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+    download_with_ids(good_vid, NULL, PSA_ERROR_NOT_PERMITTED);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+    download_with_ids(good_vid, good_cid, PSA_SUCCESS);
+    CHECK(query().state == PSA_FWU_CANDIDATE);
+    EXPECT(psa_fwu_cancel(0), PSA_SUCCESS);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+    /* Without ids configured, any authentic image is accepted, with or without ids. */
+    c = base_config();
+    EXPECT(fwu_init(&c), PSA_SUCCESS);
+    download_with_ids(good_vid, other, PSA_SUCCESS);
+    EXPECT(psa_fwu_cancel(0), PSA_SUCCESS);
+    EXPECT(psa_fwu_clean(0), PSA_SUCCESS);
+}
+
 /* Both boot log copies garbage: with this layout they are sectors 0 and 1 (one sector per
  * copy: fwu_state_sectors_needed() == 6 = 2 boot log + 2 catalog + 2 checkpoint sectors). */
 static void garbage_boot_log(uint8_t seed)
@@ -645,6 +705,7 @@ int main(void)
     threads();
     flash_failures();
     keys_and_policy();
+    image_identity();
     corrupt_state();
 
     section("the library never asked for an unaligned, out-of-range or non-erased operation");

@@ -107,6 +107,8 @@ int main(void)
     FIELD(fwu_config_t, reset);
     FIELD(fwu_config_t, reset_context);
     FIELD(fwu_config_t, flags);
+    FIELD(fwu_config_t, vendor_id);
+    FIELD(fwu_config_t, class_id);
 
     STRUCT(fwu_state_health_t);
     FIELD(fwu_state_health_t, boot);
@@ -129,6 +131,10 @@ int main(void)
     FIELD(fwu_sim_image_spec_t, seed);
     FIELD(fwu_sim_image_spec_t, dependency_count);
     FIELD(fwu_sim_image_spec_t, dependencies);
+    FIELD(fwu_sim_image_spec_t, has_vendor_id);
+    FIELD(fwu_sim_image_spec_t, has_class_id);
+    FIELD(fwu_sim_image_spec_t, vendor_id);
+    FIELD(fwu_sim_image_spec_t, class_id);
 
     STRUCT(fwu_sim_boot_t);
     FIELD(fwu_sim_boot_t, action);
