@@ -12,7 +12,9 @@
 #   4. v4 that hangs on trial: watchdog reset, automatic rollback (error -4097), clean;
 #   5. v5 with a flipped signature byte: finish -> PSA_ERROR_INVALID_SIGNATURE, clean;
 #   6. v1.5, a downgrade below v2: finish -> PSA_ERROR_NOT_PERMITTED, clean;
-#   7. power cycle: v2 still runs.
+#   7. v5 signed for another product (another --cid): finish -> PSA_ERROR_NOT_PERMITTED
+#      (FWU_ERROR_WRONG_DEVICE), clean;
+#   8. power cycle: v2 still runs.
 # Exits non-zero if any step does not happen as described.
 # Usage: scripts/demo-qemu.sh [an386|an505]     (images and logs under target/qemu/<board>/demo/)
 set -euo pipefail
@@ -47,6 +49,8 @@ demo_images() {
     qemu_sign "$WORK/v4.bin" "$WORK/v4.signed" 4.0.0 4 $APP_SLOT_SIZE 0x200
     qemu_sign "$WORK/v5.bin" "$WORK/v5.signed" 5.0.0 5 $APP_SLOT_SIZE 0x200
     qemu_sign "$WORK/v1.5.bin" "$WORK/v1.5.signed" 1.5.0 2 $APP_SLOT_SIZE 0x200
+    # v5 signed by the trusted key for another product (image class): not for this device.
+    qemu_sign "$WORK/v5.bin" "$WORK/v5-foreign.signed" 5.0.0 5 $APP_SLOT_SIZE 0x200 another-product
     # Bad signature: the last byte of the image is the last byte of the Ed25519 TLV.
     cp "$WORK/v5.signed" "$WORK/v5-badsig.signed"
     python3 - "$WORK/v5-badsig.signed" <<'PY'
@@ -58,7 +62,7 @@ open(p, "wb").write(b)
 PY
     printf 'fwu data component 1, version 1.0.0\n%.0s' {1..32} >"$WORK/data.bin"
     qemu_sign "$WORK/data.bin" "$WORK/data.signed" 1.0.0 1 $DATA_SLOT_SIZE 0x20
-    for v in v1 v2 v3 v4 v5 v1.5; do
+    for v in v1 v2 v3 v4 v5 v1.5 v5-foreign; do
         printf '  %-16s %6d bytes signed\n' "$v.signed" "$(stat -c %s "$WORK/$v.signed")"
     done
 }

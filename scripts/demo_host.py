@@ -289,7 +289,16 @@ def story(work, board):
             dev.command("CLEAN 0", r"clean c=0 -> PSA_SUCCESS$"),
             dev.command("QUERY", r"query c=0 state=READY error=0 active=2\.0\.0")))
 
-        banner("7. power cycle (QEMU killed and restarted on the same flash): v2 still runs")
+        banner("7. an image for another product (v5 signed by the trusted key, another --cid): "
+               "refused at finish")
+        s.step("finish -> PSA_ERROR_NOT_PERMITTED",
+               lambda: dev.update(0, img("v5-foreign"), "PSA_ERROR_NOT_PERMITTED"))
+        s.step("query: FAILED with FWU_ERROR_WRONG_DEVICE (-4104); clean -> READY running v2", lambda: (
+            dev.command("QUERY", r"query c=0 state=FAILED error=-4104 "),
+            dev.command("CLEAN 0", r"clean c=0 -> PSA_SUCCESS$"),
+            dev.command("QUERY", r"query c=0 state=READY error=0 active=2\.0\.0")))
+
+        banner("8. power cycle (QEMU killed and restarted on the same flash): v2 still runs")
         dev.kill()
         dev = Device(work, board, flash)
         s.step("v2 boots with no bootloader action, READY", lambda: (

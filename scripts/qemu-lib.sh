@@ -82,9 +82,15 @@ qemu_build_app() {
     fi
 }
 
-# qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER
+# The image identity of the QEMU boards (boards/qemu-mps2/src/identity.rs): every image is signed
+# for it, and their bootloaders and the demo application refuse images for another class.
+QEMU_VENDOR=fwu.example.org
+QEMU_CLASS=qemu-mps2-demo
+
+# qemu_sign IN OUT VERSION COUNTER SLOT_SIZE HEADER [CLASS]   (CLASS: another image class)
 qemu_sign() {
-    fwu_tool sign -k "$DEV_KEY" -v "$3" -s "$4" -S "$5" -H "$6" --pad-header "$1" "$2" >/dev/null
+    fwu_tool sign -k "$DEV_KEY" -v "$3" -s "$4" -S "$5" -H "$6" --pad-header \
+        --vid "$QEMU_VENDOR" --cid "${7:-$QEMU_CLASS}" "$1" "$2" >/dev/null
 }
 
 # le32 N: N as 4 little-endian bytes in printf escapes

@@ -388,7 +388,7 @@ pub async fn run(
     let flash = unsafe { EmulatedFlash::new(map, session) };
     let config = Config {
         layout: layout(),
-        keys: KeyRing::new(keys),
+        keys: KeyRing::new(keys).with_identity(crate::identity::IDENTITY),
         build_number: BuildNumber::Ignore,
     };
     let service = match Updater::new(flash, config, ScbReset, fwu_updater::StoredCounters).await {

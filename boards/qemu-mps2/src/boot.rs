@@ -27,6 +27,7 @@
 
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
+use crate::identity::IDENTITY;
 use crate::jump::{check_vector_table, jump_to_image};
 use crate::map::{MemoryMap, APP_HEADER_SIZE, APP_SLOTS, CHECKED_LAYOUT, SECTOR_SIZE};
 use crate::semihost::{exit, EXIT_BAD_VECTORS, EXIT_BOOT_ERROR, EXIT_REFUSED, EXIT_RESET_LOOP};
@@ -185,8 +186,12 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
         authenticate_active: !cfg!(feature = "no-auth-active"),
         ..BootConfig::default()
     };
-    let mut bootloader =
-        Bootloader::new(CHECKED_LAYOUT, KeyRing::new(keys), config, StoredCounters);
+    let mut bootloader = Bootloader::new(
+        CHECKED_LAYOUT,
+        KeyRing::new(keys).with_identity(IDENTITY),
+        config,
+        StoredCounters,
+    );
     // The peak stack of the boot core alone (the console's formatting is not counted: the
     // production bootloader has none).
     let paint_floor = paint_stack(map);

@@ -29,6 +29,7 @@ pub mod boot;
 pub mod console;
 pub mod fault;
 pub mod flash;
+pub mod identity;
 pub mod jump;
 pub mod map;
 pub mod nor;

@@ -6,6 +6,7 @@
 //! [`EXIT_BAD_VECTORS`] when there is nothing it may run (on a real board: wait for the
 //! watchdog or a reset).
 
+use crate::identity::IDENTITY;
 use crate::jump::{check_vector_table, jump_to_image};
 use crate::map::{MemoryMap, APP_HEADER_SIZE, APP_SLOTS, CHECKED_LAYOUT, SECTOR_SIZE};
 use crate::nor::MappedNor;
@@ -25,7 +26,7 @@ pub fn run(map: &MemoryMap, keys: &[PublicKey]) -> ! {
     let mut flash = unsafe { MappedNor::new(map) };
     let mut bootloader = Bootloader::new(
         CHECKED_LAYOUT,
-        KeyRing::new(keys),
+        KeyRing::new(keys).with_identity(IDENTITY),
         BootConfig::default(),
         StoredCounters,
     );
