@@ -8,6 +8,7 @@
 use crate::hex::hex;
 use crate::parse::format_version;
 use crate::trailer::{BOOT_MAGIC, BOOT_MAGIC_TAIL, MAGIC_SIZE};
+use crate::uuid::format_uuid;
 use fwu_shared::image::header::flags;
 use fwu_shared::image::tlv::{self, types};
 use fwu_shared::image::{IMAGE_HEADER_SIZE, IMAGE_MAGIC};
@@ -144,6 +145,10 @@ pub enum Decoded {
     SecurityCounter(u32),
     /// A `DEPENDENCY` value.
     Dependency(Dependency),
+    /// A `UUID_VID` value: the vendor UUID.
+    VendorId([u8; 16]),
+    /// A `UUID_CID` value: the image class UUID.
+    ClassId([u8; 16]),
 }
 
 impl TlvRecord {
@@ -156,6 +161,12 @@ impl TlvRecord {
             types::DEPENDENCY if self.data.len() == 12 => tlv::decode_dependency(&self.data)
                 .ok()
                 .map(Decoded::Dependency),
+            types::UUID_VID => <[u8; 16]>::try_from(self.data.as_slice())
+                .ok()
+                .map(Decoded::VendorId),
+            types::UUID_CID => <[u8; 16]>::try_from(self.data.as_slice())
+                .ok()
+                .map(Decoded::ClassId),
             _ => None,
         }
     }
@@ -564,6 +575,8 @@ fn describe_value(e: &TlvRecord) -> String {
             d.component,
             format_version(&d.min_version)
         ),
+        Some(Decoded::VendorId(u)) => format!("vendor {}", format_uuid(&u)),
+        Some(Decoded::ClassId(u)) => format!("class {}", format_uuid(&u)),
         None => hex(&e.data),
     }
 }
@@ -582,6 +595,8 @@ fn record_json(e: &TlvRecord) -> Value {
             "image_id": d.component,
             "min_version": format_version(&d.min_version),
         })),
+        Some(Decoded::VendorId(u)) => Some(json!({ "vendor_id": format_uuid(&u) })),
+        Some(Decoded::ClassId(u)) => Some(json!({ "class_id": format_uuid(&u) })),
         None => None,
     };
     if let (Some(obj), Some(d)) = (v.as_object_mut(), decoded) {
@@ -733,6 +748,46 @@ mod tests {
         let text = info.to_text("x.bin");
         assert!(text.contains("image_ok:   0x01 (set)"), "{text}");
         assert!(text.contains("matches the SHA256 TLV"), "{text}");
+    }
+
+    #[test]
+    fn shows_vendor_and_class_uuids() {
+        let mut o = SignOptions::new(ImageVersion::new(1, 0, 0, 0), 0x20, 0x4000);
+        o.pad_header = true;
+        o.vendor_id = Some(crate::uuid::uuid5(
+            &crate::uuid::NAMESPACE_DNS,
+            b"example.com",
+        ));
+        o.class_id = Some([0xab; 16]);
+        let img = sign_image(&o, b"abc", &SigningKey::from_seed([1; 32]))
+            .unwrap()
+            .bytes;
+        let info = describe(&img).unwrap();
+        let p = info.protected.as_ref().unwrap();
+        assert_eq!(
+            p.entries.iter().map(|e| e.ty).collect::<Vec<_>>(),
+            vec![types::UUID_VID, types::UUID_CID]
+        );
+        let text = info.to_text("x");
+        assert!(
+            text.contains("UUID_VID (0x74), len 16: vendor cfbff0d1-9375-5685-968c-48ce8b15ae17"),
+            "{text}"
+        );
+        assert!(
+            text.contains("UUID_CID (0x75), len 16: class abababab-abab-abab-abab-abababababab"),
+            "{text}"
+        );
+        let json = info.to_json("x");
+        assert_eq!(
+            json["tlv_area"]["tlvs_prot"][0]["decoded"]["vendor_id"],
+            "cfbff0d1-9375-5685-968c-48ce8b15ae17"
+        );
+        assert_eq!(
+            json["tlv_area"]["tlvs_prot"][1]["decoded"]["class_id"],
+            "abababab-abab-abab-abab-abababababab"
+        );
+        // The raw bytes stay in `data`, as dumpinfo has them.
+        assert_eq!(json["tlv_area"]["tlvs_prot"][1]["data"], "ab".repeat(16));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! * [`verify`]: authentication through `fwu_shared`'s scanner and key ring;
 //! * [`info`]: a lenient description of any image (header, TLVs, trailer), as text or JSON;
 //! * [`getpub`]: public key export (Rust source for the built-in key list, PEM, raw);
-//! * [`parse`] and [`trailer`]: imgtool's command-line syntax and trailer layout.
+//! * [`parse`] and [`trailer`]: imgtool's command-line syntax and trailer layout;
+//! * [`uuid`]: the vendor and class UUIDs of `--vid`/`--cid` (raw, or version 5 from a name).
 //!
 //! The binary `fwu-tool` is a thin command-line front end; other crates' tests can sign
 //! images directly with [`sign::sign_image`].
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod parse;
 pub mod sign;
 pub mod trailer;
+pub mod uuid;
 pub mod verify;
 
 use fwu_shared::image::ImageError;
@@ -54,6 +56,11 @@ pub enum Error {
     Sign(sign::SignError),
     /// The image does not verify.
     Verify(ImageError),
+    /// The image is authentic but its vendor or class UUID is missing or differs from the one
+    /// asked for ([`ImageError::WrongDevice`]); the detail says which.
+    WrongDevice(String),
+    /// A `--vid`/`--cid` value cannot be turned into a UUID.
+    Identity(uuid::UuidError),
     /// The file cannot be described as an image.
     Info(info::InfoError),
     /// Generating a key failed.
@@ -81,6 +88,12 @@ impl fmt::Display for Error {
             ),
             Error::Sign(e) => write!(f, "{e}"),
             Error::Verify(e) => write!(f, "verification failed: {e}"),
+            Error::WrongDevice(detail) => write!(
+                f,
+                "verification failed: {}: {detail}",
+                ImageError::WrongDevice
+            ),
+            Error::Identity(e) => write!(f, "{e}"),
             Error::Info(e) => write!(f, "{e}"),
             Error::Keygen(e) => write!(f, "{e}"),
         }
@@ -93,6 +106,7 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             Error::Key { source, .. } => Some(source),
             Error::Sign(e) => Some(e),
+            Error::Identity(e) => Some(e),
             _ => None,
         }
     }

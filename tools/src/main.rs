@@ -3,12 +3,14 @@
 //! stderr with a non-zero exit code.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use fwu_shared::image::ImageIdentity;
 use fwu_shared::version::Dependency;
 use fwu_shared::ImageVersion;
 use fwu_tool::getpub::{self, KeyFormat};
 use fwu_tool::parse::{self, SecurityCounter};
 use fwu_tool::sign::{sign_image, SignOptions};
 use fwu_tool::trailer::TrailerLayout;
+use fwu_tool::uuid::{self as ids, UuidValue};
 use fwu_tool::{info, verify, Error};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,11 +62,13 @@ enum Command {
     },
     /// Sign a raw binary (same options and output as `imgtool sign`).
     Sign(Box<SignArgs>),
-    /// Verify an image's hash and signature with a key.
+    /// Verify an image's hash and signature with a key (and, with --vid/--cid, its identity).
     Verify {
         /// Private or public key file.
         #[arg(short, long, value_name = "FILE")]
         key: PathBuf,
+        #[command(flatten)]
+        ids: IdArgs,
         /// Signed image.
         image: PathBuf,
     },
@@ -142,10 +146,31 @@ struct SignArgs {
     /// RAM load address (sets the RAM_LOAD flag).
     #[arg(short = 'L', long, value_parser = parse::parse_u32)]
     load_addr: Option<u32>,
+    #[command(flatten)]
+    ids: IdArgs,
     /// Raw input binary.
     infile: PathBuf,
     /// Signed output image.
     outfile: PathBuf,
+}
+
+/// `--vid`/`--cid`, as imgtool's: a raw UUID, 32 hex digits, or a printable name (a version 5
+/// UUID: the vendor's in the DNS namespace, the class's in the vendor UUID).
+#[derive(Args)]
+struct IdArgs {
+    /// Vendor UUID: a UUID, 32 hex digits, or a domain name (UUIDv5 in the DNS namespace).
+    #[arg(long, value_name = "VALUE", value_parser = ids::parse_uuid_value)]
+    vid: Option<UuidValue>,
+    /// Image class UUID: a UUID, 32 hex digits, or a class name (UUIDv5 in the vendor UUID,
+    /// so a name needs --vid).
+    #[arg(long, value_name = "VALUE", value_parser = ids::parse_uuid_value)]
+    cid: Option<UuidValue>,
+}
+
+impl IdArgs {
+    fn identity(&self) -> Result<ImageIdentity, Error> {
+        ids::resolve_identity(self.vid.as_ref(), self.cid.as_ref()).map_err(Error::Identity)
+    }
 }
 
 #[derive(Clone)]
@@ -201,10 +226,11 @@ fn run(command: Command) -> Result<Output, Error> {
             }
         }
         Command::Sign(args) => sign(&args),
-        Command::Verify { key, image } => {
+        Command::Verify { key, ids, image } => {
+            let identity = ids.identity()?;
             let public = fwu_tool::load_key(&key)?.public_key();
             let bytes = fwu_tool::read_file(&image, "read image")?;
-            let scanned = verify::verify_image(&bytes, &public).map_err(Error::Verify)?;
+            let scanned = verify::verify_image_for(&bytes, &public, identity)?;
             Ok(Output::Text(verify::report(&scanned)))
         }
         Command::Info { json, image } => {
@@ -231,6 +257,7 @@ fn file_name(path: &Path) -> String {
 fn sign(args: &SignArgs) -> Result<Output, Error> {
     fwu_tool::reject_hex(&args.infile)?;
     fwu_tool::reject_hex(&args.outfile)?;
+    let identity = args.ids.identity()?;
     let input = fwu_tool::read_file(&args.infile, "read input file")?;
     let key = fwu_tool::load_signing_key(&args.key)?;
     let mut opts = SignOptions::new(args.version, args.header_size, args.slot_size);
@@ -251,6 +278,8 @@ fn sign(args: &SignArgs) -> Result<Output, Error> {
     opts.pad = args.pad;
     opts.confirm = args.confirm;
     opts.load_addr = args.load_addr.unwrap_or(0);
+    opts.vendor_id = identity.vendor_id;
+    opts.class_id = identity.class_id;
     if opts.dependencies.len() > fwu_shared::version::MAX_DEPENDENCIES {
         eprintln!(
             "warning: {} dependencies; fwu accepts at most {}",

@@ -8,6 +8,8 @@
 //! * `pad` (implied by `confirm`) pads the output to the slot size with the erased value and
 //!   writes the trailer magic (and image_ok for `confirm`).
 //! * A non-zero load address sets the `RAM_LOAD` header flag, as imgtool does.
+//! * A vendor and a class UUID (`--vid`/`--cid`, resolved by [`crate::uuid`]) become the
+//!   protected `UUID_VID`/`UUID_CID` TLVs, after the security counter and the dependencies.
 
 use crate::keys::SigningKey;
 use crate::parse::SecurityCounter;
@@ -43,6 +45,10 @@ pub struct SignOptions {
     pub confirm: bool,
     /// RAM load address (`-L`); non-zero sets the `RAM_LOAD` flag.
     pub load_addr: u32,
+    /// Vendor UUID, the protected `UUID_VID` TLV (`--vid`).
+    pub vendor_id: Option<[u8; 16]>,
+    /// Image class UUID, the protected `UUID_CID` TLV (`--cid`).
+    pub class_id: Option<[u8; 16]>,
 }
 
 impl SignOptions {
@@ -60,6 +66,8 @@ impl SignOptions {
             pad: false,
             confirm: false,
             load_addr: 0,
+            vendor_id: None,
+            class_id: None,
         }
     }
 }
@@ -181,8 +189,8 @@ pub fn sign_image(
         },
         security_counter,
         dependencies: &opts.dependencies,
-        vendor_id: None,
-        class_id: None,
+        vendor_id: opts.vendor_id,
+        class_id: opts.class_id,
     };
     let image_len = spec.image_len(payload.len());
     let trailer = opts.trailer.size();
@@ -334,5 +342,23 @@ mod tests {
         let ram = sign_image(&opts, &zero_prefixed(0x20, 8), &key()).unwrap();
         assert_eq!(&ram.bytes[4..8], &0x2000_0000u32.to_le_bytes());
         assert_eq!(&ram.bytes[16..20], &flags::RAM_LOAD.to_le_bytes());
+    }
+
+    #[test]
+    fn vendor_and_class_ids_are_protected_tlvs_after_the_others() {
+        let mut opts = SignOptions::new(ImageVersion::new(1, 0, 0, 0), 0x20, 0x10000);
+        opts.security_counter = Some(SecurityCounter::Value(1));
+        opts.vendor_id = Some([0xaa; 16]);
+        opts.class_id = Some([0xbb; 16]);
+        let out = sign_image(&opts, &zero_prefixed(0x20, 8), &key()).unwrap();
+        // Protected area after the payload: info word, SEC_CNT (4 + 4), UUID_VID, UUID_CID.
+        let vid_at = 0x20 + 8 + 4 + 8;
+        assert_eq!(&out.bytes[vid_at..vid_at + 4], &[0x74, 0, 16, 0]);
+        assert_eq!(&out.bytes[vid_at + 4..vid_at + 20], &[0xaa; 16]);
+        assert_eq!(&out.bytes[vid_at + 20..vid_at + 24], &[0x75, 0, 16, 0]);
+        assert_eq!(&out.bytes[vid_at + 24..vid_at + 40], &[0xbb; 16]);
+        let keys = [key().public_key()];
+        let s = verify_slice(&out.bytes, 0x10000, &KeyRing::new(&keys)).unwrap();
+        assert_eq!((s.vendor_id, s.class_id), (opts.vendor_id, opts.class_id));
     }
 }

@@ -586,3 +586,162 @@ fn warnings_do_not_fail_signing() {
         "unsupported header flags 0x00000020",
     );
 }
+
+/// `uuid.uuid5(uuid.NAMESPACE_DNS, "example.com")` and, in that namespace, "bootloader"
+/// (Python).
+const VENDOR_UUID: &str = "cfbff0d1-9375-5685-968c-48ce8b15ae17";
+const CLASS_UUID: &str = "74ae8dfa-6d17-59aa-8d41-d526fcf641b4";
+
+#[test]
+fn vendor_and_class_ids_sign_verify_and_info() {
+    let e = Env::new();
+    e.write("k.pem", SigningKey::from_seed([1; 32]).to_pem());
+    e.payload("app.bin", 0x200, 100);
+    e.ok(&sign_args(
+        "0x10000",
+        &["-s", "1", "--vid", "example.com", "--cid", "bootloader"],
+        "app.bin",
+        "ids.bin",
+    ));
+    e.ok(&sign_args("0x10000", &[], "app.bin", "plain.bin"));
+
+    // Matching ids, given as names, raw UUIDs (any case) or 32 hex digits, or only one of them.
+    let upper = CLASS_UUID.to_uppercase();
+    let hex32 = VENDOR_UUID.replace('-', "");
+    for ids in [
+        &["--vid", "example.com", "--cid", "bootloader"][..],
+        &["--vid", VENDOR_UUID, "--cid", "bootloader"],
+        &["--vid", &hex32, "--cid", &upper],
+        &["--cid", CLASS_UUID],
+        &["--vid", "example.com"],
+        &[],
+    ] {
+        let mut a = vec!["verify", "-k", "k.pem"];
+        a.extend_from_slice(ids);
+        a.push("ids.bin");
+        let report = e.ok(&a);
+        assert!(report.starts_with("image verified\n"), "{ids:?}: {report}");
+        assert!(
+            report.contains(&format!("vendor UUID:      {VENDOR_UUID}\n")),
+            "{report}"
+        );
+        assert!(
+            report.contains(&format!("class UUID:       {CLASS_UUID}\n")),
+            "{report}"
+        );
+    }
+
+    // A different class: refused, saying which UUID differs.
+    let line = fails(
+        &e.dir,
+        &[
+            "verify",
+            "-k",
+            "k.pem",
+            "--vid",
+            "example.com",
+            "--cid",
+            "application",
+            "ids.bin",
+        ],
+    );
+    assert!(
+        line.contains(
+            "image is not for this device (its vendor or class UUID is missing or differs)"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("image class UUID {CLASS_UUID}, expected ")),
+        "{line}"
+    );
+    assert!(!line.contains("vendor UUID cfbff0d1"), "{line}");
+    // A different vendor: the class name is then in another namespace, so both differ.
+    let line = fails(
+        &e.dir,
+        &[
+            "verify",
+            "-k",
+            "k.pem",
+            "--vid",
+            "example.org",
+            "--cid",
+            "bootloader",
+            "ids.bin",
+        ],
+    );
+    assert!(
+        line.contains(&format!("image vendor UUID {VENDOR_UUID}, expected ")),
+        "{line}"
+    );
+    assert!(line.contains("; image class UUID "), "{line}");
+
+    // An image signed without ids is refused when ids are asked for, accepted otherwise.
+    e.fails_with(
+        &["verify", "-k", "k.pem", "--vid", "example.com", "plain.bin"],
+        &format!("image vendor UUID none, expected {VENDOR_UUID}"),
+    );
+    e.fails_with(
+        &["verify", "-k", "k.pem", "--cid", CLASS_UUID, "plain.bin"],
+        &format!("image class UUID none, expected {CLASS_UUID}"),
+    );
+    let report = e.ok(&["verify", "-k", "k.pem", "plain.bin"]);
+    assert!(!report.contains("UUID"), "{report}");
+
+    // info shows both UUIDs, in text and JSON.
+    let text = e.ok(&["info", "ids.bin"]);
+    for needle in [
+        format!("UUID_VID (0x74), len 16: vendor {VENDOR_UUID}"),
+        format!("UUID_CID (0x75), len 16: class {CLASS_UUID}"),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} not in\n{text}");
+    }
+    let json: Value = serde_json::from_str(&e.ok(&["info", "--json", "ids.bin"])).unwrap();
+    let prot = json["tlv_area"]["tlvs_prot"].as_array().unwrap();
+    let names: Vec<&str> = prot
+        .iter()
+        .map(|t| t["type_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SEC_CNT", "UUID_VID", "UUID_CID"]);
+    assert_eq!(prot[1]["decoded"]["vendor_id"], VENDOR_UUID);
+    assert_eq!(prot[2]["decoded"]["class_id"], CLASS_UUID);
+    assert_eq!(prot[1]["data"], hex32);
+    assert_eq!(json["header"]["protected_tlv_size"], 4 + 8 + 20 + 20);
+}
+
+#[test]
+fn bad_vendor_and_class_ids_are_one_line_errors() {
+    let e = Env::new();
+    e.write("k.pem", SigningKey::from_seed([1; 32]).to_pem());
+    e.payload("app.bin", 0x200, 100);
+    for (ids, needle) in [
+        (&["--vid", "a\tb"][..], "unknown UUID format \"a\\tb\""),
+        (&["--vid", "x\u{200b}y"], "unknown UUID format"),
+        (&["--cid", "bad\nname"], "unknown UUID format"),
+        (
+            &["--cid", "bootloader"],
+            "unknown namespace for UUID \"bootloader\": a class name in --cid needs --vid",
+        ),
+    ] {
+        for command in ["sign", "verify"] {
+            let a = if command == "sign" {
+                sign_args("0x10000", ids, "app.bin", "out.bin")
+            } else {
+                let mut v = vec!["verify", "-k", "k.pem"];
+                v.extend_from_slice(ids);
+                v.push("app.bin");
+                v
+            };
+            e.fails_with(&a, needle);
+        }
+    }
+    assert!(!e.path("out.bin").exists());
+    // A raw class UUID needs no vendor.
+    e.ok(&sign_args(
+        "0x10000",
+        &["--cid", CLASS_UUID],
+        "app.bin",
+        "out.bin",
+    ));
+    e.ok(&["verify", "-k", "k.pem", "--cid", CLASS_UUID, "out.bin"]);
+}

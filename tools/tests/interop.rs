@@ -6,6 +6,8 @@
 //! * images: each tool verifies the other's, and for the same key, input and options both
 //!   produce byte-identical files over a matrix of options;
 //! * the slot-size check rejects at exactly the same size in both tools;
+//! * `--vid`/`--cid`: the matrix signs with names, raw and 32-hex UUIDs; both tools refuse the
+//!   same bad values, and `fwu-tool verify --vid/--cid` checks imgtool's images;
 //! * `imgtool dumpinfo -f json` and `fwu-tool info --json` agree on every field.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -627,6 +629,98 @@ const MATRIX: &[Case] = &[
         ],
     ),
     (
+        "vid-domain",
+        0,
+        1000,
+        &[
+            "-v",
+            "1.0.0",
+            "-H",
+            "0x200",
+            "--pad-header",
+            "-S",
+            "0x10000",
+            "--vid",
+            "example.com",
+        ],
+    ),
+    (
+        "vid-raw-cid-name",
+        0x200,
+        1000,
+        &[
+            "-v",
+            "1.0.0",
+            "-H",
+            "0x200",
+            "-S",
+            "0x10000",
+            "-s",
+            "auto",
+            "-d",
+            "(1,1.2.3)",
+            "--vid",
+            "12345678-1234-5678-1234-567812345678",
+            "--cid",
+            "bootloader",
+        ],
+    ),
+    (
+        "vid-cid-hex32",
+        0,
+        1000,
+        &[
+            "-v",
+            "1.0.0",
+            "-H",
+            "0x20",
+            "--pad-header",
+            "-S",
+            "0x10000",
+            "--vid",
+            "0123456789ABCDEF0123456789abcdef",
+            "--cid",
+            "fedcba9876543210fedcba9876543210",
+            "--confirm",
+        ],
+    ),
+    (
+        "cid-raw-only",
+        0,
+        1000,
+        &[
+            "-v",
+            "1.0.0",
+            "-H",
+            "0x200",
+            "--pad-header",
+            "-S",
+            "0x10000",
+            "--cid",
+            "AABBCCDD-EEFF-0011-2233-445566778899",
+        ],
+    ),
+    (
+        "vid-cid-unicode-names",
+        0,
+        1000,
+        &[
+            "-v",
+            "1.0.0",
+            "-H",
+            "0x200",
+            "--pad-header",
+            "-S",
+            "0x10000",
+            "-s",
+            "3",
+            "--vid",
+            "Müller GmbH",
+            "--cid",
+            "",
+        ],
+    ),
+    (
         "everything",
         0,
         5000,
@@ -838,6 +932,97 @@ fn info_agrees_with_dumpinfo_on_images_fwu_rejects() {
         assert_covers(&theirs, &mine, image, &mut checked);
         assert!(checked > 20);
     }
+}
+
+#[test]
+#[ignore = "needs imgtool: just interop"]
+fn identity_values_and_checks_agree_with_imgtool() {
+    let e = Env::new();
+    e.imgtool(&["keygen", "-k", "k.pem", "-t", "ed25519"]);
+    e.payload("app.bin", 0, 500);
+    let base = [
+        "sign",
+        "-k",
+        "k.pem",
+        "-v",
+        "1.0.0",
+        "-H",
+        "0x20",
+        "--pad-header",
+        "-S",
+        "0x10000",
+    ];
+    // Values both tools refuse: non-printable names, a class name without a vendor.
+    for ids in [
+        &["--vid", "a\tb"][..],
+        &["--vid", "zero\u{200b}width"],
+        &["--vid", "example.com", "--cid", "private\u{e000}use"],
+        &["--cid", "bootloader"],
+    ] {
+        for (tool, exe) in [("imgtool", &e.imgtool), ("fwu-tool", &e.fwu)] {
+            let mut a = base.to_vec();
+            a.extend_from_slice(ids);
+            a.extend_from_slice(&["app.bin", "bad.bin"]);
+            let out = run(exe, &e.dir, &a);
+            assert!(!out.status.success(), "{tool} accepted {ids:?}");
+        }
+    }
+    // An image imgtool signed with names verifies with fwu-tool given the same names or the
+    // UUIDs (as Python computes them), and not for another class.
+    let mut a = base.to_vec();
+    a.extend_from_slice(&[
+        "--vid",
+        "example.com",
+        "--cid",
+        "bootloader",
+        "app.bin",
+        "ids.bin",
+    ]);
+    e.imgtool(&a);
+    let report = e.fwu(&[
+        "verify",
+        "-k",
+        "k.pem",
+        "--vid",
+        "example.com",
+        "--cid",
+        "bootloader",
+        "ids.bin",
+    ]);
+    assert!(
+        report.contains("vendor UUID:      cfbff0d1-9375-5685-968c-48ce8b15ae17"),
+        "{report}"
+    );
+    assert!(
+        report.contains("class UUID:       74ae8dfa-6d17-59aa-8d41-d526fcf641b4"),
+        "{report}"
+    );
+    e.fwu(&[
+        "verify",
+        "-k",
+        "k.pem",
+        "--vid",
+        "CFBFF0D193755685968C48CE8B15AE17",
+        "--cid",
+        "74ae8dfa-6d17-59aa-8d41-d526fcf641b4",
+        "ids.bin",
+    ]);
+    let refused = run(
+        &e.fwu,
+        &e.dir,
+        &[
+            "verify",
+            "-k",
+            "k.pem",
+            "--vid",
+            "example.com",
+            "--cid",
+            "application",
+            "ids.bin",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("image class UUID"));
 }
 
 #[test]
