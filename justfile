@@ -4,7 +4,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # no_std crates that are built and linted for every embedded target: add a package here.
-embedded := "fwu-shared fwu-bootloader fwu-updater fwu-capi"
+embedded := "fwu-shared fwu-bootloader fwu-updater fwu-capi fwu-smp"
 targets := "thumbv7em-none-eabihf thumbv8m.main-none-eabihf"
 embedded_flags := "-p " + replace(embedded, " ", " -p ")
 

@@ -322,8 +322,25 @@ where
         self.inner.lock().await.query(c).await
     }
 
-    /// `psa_fwu_start`: READY → WRITING. `manifest` must be `None` or empty (images carry their
-    /// manifest, MCUboot style); a detached manifest is `INVALID_ARGUMENT` and leaves READY.
+    /// The SHA-256 digest of `c`'s active image, computed over it as its hash TLV is (what
+    /// mcumgr's image state reports as the slot's `hash`); `None` when the primary slot holds
+    /// nothing that parses as an image. Not an authentication: the bootloader authenticated
+    /// what runs.
+    pub async fn active_digest(&self, c: ComponentId) -> Result<Option<[u8; 32]>, Error> {
+        self.inner.lock().await.active_digest(c).await
+    }
+
+    /// The image verified at `finish` for `c` (size, digest, version, counter, dependencies),
+    /// from CANDIDATE on, as `query` reports its size and digest; `None` in READY and WRITING,
+    /// and when nothing was verified (a FAILED download).
+    pub async fn staged_image(&self, c: ComponentId) -> Result<Option<StagedImage>, Error> {
+        let mut inner = self.inner.lock().await;
+        let info = inner.query(c).await?;
+        Ok((info.impl_.staged_size != 0).then(|| inner.record(c).staged))
+    }
+
+    /// `psa_fwu_start`: READY → WRITING. `manifest` must be `None` (images carry their manifest,
+    /// MCUboot style); any detached manifest, even empty, is `INVALID_ARGUMENT` and leaves READY.
     pub async fn start(&self, c: ComponentId, manifest: Option<&[u8]>) -> FwuResult {
         self.inner.lock().await.start(c, manifest).await
     }
@@ -569,6 +586,17 @@ where
         self.refresh().await?;
         self.settle().await?;
         Ok(Success::Done)
+    }
+
+    async fn active_digest(&mut self, c: ComponentId) -> Result<Option<[u8; 32]>, Error> {
+        let slots = *slots_of(&self.config.layout, c)?;
+        let max = slots.max_image_size(self.sector());
+        let mut buf = [0u8; SCAN_BUFFER];
+        match scan_flash_async(&mut self.flash, slots.primary, max, &mut buf).await {
+            Ok(s) => Ok(Some(s.digest)),
+            Err(ImageError::Storage) => Err(Error::StorageFailure),
+            Err(_) => Ok(None),
+        }
     }
 
     async fn query(&mut self, c: ComponentId) -> Result<ComponentInfo, Error> {

@@ -828,9 +828,7 @@ impl Harness {
                     (Err(Error::BadState), Scope::Nothing)
                 }
                 // Any detached manifest, even an empty one.
-                Some(_) if manifest.is_some() => {
-                    (Err(Error::InvalidArgument), Scope::Nothing)
-                }
+                Some(_) if manifest.is_some() => (Err(Error::InvalidArgument), Scope::Nothing),
                 Some(i) => {
                     let c = &mut next.comps[i];
                     c.set(State::Writing, 0);

@@ -6,7 +6,16 @@
 //!
 //! * [`serial`]: SMP over a serial console — packets split into base64 lines that start with
 //!   `0x06 0x09` (first) or `0x04 0x14` (continuation), with a length and a CRC-16/XMODEM.
+//! * [`header`]: the 8-byte SMP header, versions 1 and 2.
+//! * [`status`]: SMP error codes and how each PSA status is reported.
+//! * [`service`]: what the server needs from the update service ([`fwu_updater::Updater`]).
+//! * [`server`]: requests to responses — image management (state, upload, erase, slot info)
+//!   and OS management (echo, reset, parameters, info, bootloader info).
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::expect_used))]
 
+pub mod header;
 pub mod serial;
+pub mod server;
+pub mod service;
+pub mod status;
