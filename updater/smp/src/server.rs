@@ -428,18 +428,7 @@ impl<'a, S: UpdateService> Server<'a, S> {
                 return Ok(());
             }
         }
-        match info.state {
-            PSA_FWU_READY => {}
-            PSA_FWU_WRITING | PSA_FWU_CANDIDATE => {
-                self.svc.cancel(image).await.map_err(image_reply)?;
-                self.svc.clean(image).await.map_err(image_reply)?;
-            }
-            PSA_FWU_FAILED | PSA_FWU_UPDATED => {
-                self.svc.clean(image).await.map_err(image_reply)?;
-            }
-            // STAGED, TRIAL, REJECTED: an update is pending; reboot (or confirm) first.
-            _ => return Err(Reply::image(mgmt::EBADSTATE, img::IMAGE_ALREADY_PENDING)),
-        }
+        self.empty_second_slot(image, info.state).await?;
         self.svc.start(image).await.map_err(image_reply)?;
         self.upload = Some(Upload {
             image,
@@ -448,6 +437,21 @@ impl<'a, S: UpdateService> Server<'a, S> {
             next: 0,
         });
         Ok(())
+    }
+
+    /// Bring component `c` (in PSA state `state`) to READY with an empty second slot: `cancel`
+    /// a download or a candidate, `clean` a failed one or a backup. A pending update (STAGED,
+    /// TRIAL, REJECTED) is refused: reboot or confirm first.
+    async fn empty_second_slot(&self, c: ComponentId, state: u8) -> Result<(), Reply> {
+        match state {
+            PSA_FWU_READY => return Ok(()),
+            PSA_FWU_WRITING | PSA_FWU_CANDIDATE => {
+                self.svc.cancel(c).await.map_err(image_reply)?;
+            }
+            PSA_FWU_FAILED | PSA_FWU_UPDATED => {}
+            _ => return Err(Reply::image(mgmt::EBADSTATE, img::IMAGE_ALREADY_PENDING)),
+        }
+        self.svc.clean(c).await.map(|_| ()).map_err(image_reply)
     }
 
     /// Image erase: the second slot of `image` (default 0) — `cancel` a download, `clean`.
@@ -466,17 +470,7 @@ impl<'a, S: UpdateService> Server<'a, S> {
         }
         let c = self.check_image(image)?;
         let info = self.svc.query(c).await.map_err(image_reply)?;
-        match info.state {
-            PSA_FWU_READY => {}
-            PSA_FWU_WRITING | PSA_FWU_CANDIDATE => {
-                self.svc.cancel(c).await.map_err(image_reply)?;
-                self.svc.clean(c).await.map_err(image_reply)?;
-            }
-            PSA_FWU_FAILED | PSA_FWU_UPDATED => {
-                self.svc.clean(c).await.map_err(image_reply)?;
-            }
-            _ => return Err(Reply::image(mgmt::EBADSTATE, img::IMAGE_ALREADY_PENDING)),
-        }
+        self.empty_second_slot(c, info.state).await?;
         if self.upload.is_some_and(|u| u.image == c) {
             self.upload = None;
         }
