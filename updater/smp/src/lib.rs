@@ -11,6 +11,9 @@
 //! * [`service`]: what the server needs from the update service ([`fwu_updater::Updater`]).
 //! * [`server`]: requests to responses — image management (state, upload, erase, slot info)
 //!   and OS management (echo, reset, parameters, info, bootloader info).
+//! * [`transport`]: the serial transport over `embedded-io-async`: [`transport::serve`].
+//!
+//! The protocol choices and the error table are in `docs/smp.md`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::expect_used))]
 
@@ -19,3 +22,4 @@ pub mod serial;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod transport;

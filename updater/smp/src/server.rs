@@ -133,6 +133,12 @@ impl<'a, S: UpdateService> Server<'a, S> {
         }
     }
 
+    /// The reset an OS reset request asked for, once its answer is sent: the service's
+    /// `request_reboot` (which does not return when the reset hook resets).
+    pub async fn reset(&mut self) {
+        let _reboot_failed_answer_already_sent = self.svc.request_reboot().await;
+    }
+
     /// Answer the request `packet` into `out`; returns the response's length (0: nothing to
     /// send, the packet was a response or too malformed to answer) and what to do after it is
     /// sent.
