@@ -99,6 +99,9 @@ fuzz-boot-flow SECONDS="60": (fuzz-run "boot_flow" SECONDS)
 # Fuzz PSA call sequences with reboots and power cuts against the spec's state machine for SECONDS
 fuzz-psa-sequence SECONDS="60": (fuzz-run "psa_sequence" SECONDS)
 
+# Fuzz the SMP server (serial framing, header, CBOR requests) over the real service for SECONDS
+fuzz-smp-requests SECONDS="60": (fuzz-run "smp_requests" SECONDS)
+
 # Replay every input of shared/fuzz/regressions/ through its target (TARGET-NAME), then run the reproductions in shared/fuzz/tests/regressions.rs
 fuzz-regressions:
     #!/usr/bin/env bash
@@ -120,7 +123,7 @@ fuzz-regressions:
 # Short fuzzing run for CI: one build of the four targets, the regression inputs and tests, then
 # a fixed-seed run of each target from its committed seeds (the same inputs every time, so CI
 # catches regressions and never fails on a new finding of chance; `just fuzz-run` explores)
-fuzz-smoke: fuzz-build fuzz-regressions (fuzz-run "image" "30" "-seed=1 -runs=200000") (fuzz-run "state_store" "30" "-seed=1 -runs=60000") (fuzz-run "boot_flow" "30" "-seed=1 -runs=60000") (fuzz-run "psa_sequence" "30" "-seed=1 -runs=30000")
+fuzz-smoke: fuzz-build fuzz-regressions (fuzz-run "image" "30" "-seed=1 -runs=200000") (fuzz-run "state_store" "30" "-seed=1 -runs=60000") (fuzz-run "boot_flow" "30" "-seed=1 -runs=60000") (fuzz-run "psa_sequence" "30" "-seed=1 -runs=30000") (fuzz-run "smp_requests" "30" "-seed=1 -runs=5000")
 
 # The demo: real bootloader + embassy app in QEMU: update accepted, self-test reject, watchdog rollback, bad signature, downgrade
 demo:
