@@ -20,6 +20,7 @@
 use crate::device::Device;
 use crate::oracle::{observe, raw_boot_log, Driver, Facts, Logged, Observation, Signals, Watch};
 use crate::scenario::{Scenario, Shape, Step};
+use fwu_bootloader::{BootAction, ERROR_TRIAL_NOT_ACCEPTED};
 use fwu_shared::state::Phase;
 use fwu_sim_flash::{CutModel, TracedOp};
 use std::collections::HashMap;
@@ -603,18 +604,39 @@ pub fn run_cut<const S: usize, const W: usize>(
             break;
         }
         if seen.booted && trial_handed_over(&dev) {
-            // The hand-over to a trial (`Booted`) is the boot's last write and the
-            // application's start writes nothing, so a nested cut cannot land after it (it
-            // does not fire: the branch above). Should that change, say so rather than judge
-            // a trial that ran and lost power against a scenario that accepted it.
-            return Err(
-                "a nested cut landed in the application after a hand-over to a trial: \
-                        the campaign has no verdict for it"
-                    .into(),
-            );
+            // The cut landed after the hand-over to a trial (`Booted`, the boot's last write),
+            // in the application's start: the service repairing a copy of a store that an
+            // earlier cut left lagging. The trial ran and lost power without `accept`, so the
+            // spec's verdict is the scenario's no longer: the next boot must roll it back.
+            return trial_lost_power_verdict(&dev);
         }
     }
     ctx.recover_and_continue(&dev, &[i, i + 1], false, watch)
+}
+
+/// The verdict on a trial that ran and lost power before `accept`: the next boot rolls it
+/// back (`ERROR_TRIAL_NOT_ACCEPTED`) and runs what it restored. Terminal: the scenario, which
+/// accepts the trial, cannot go on from there.
+fn trial_lost_power_verdict<const S: usize, const W: usize>(
+    dev: &Device<S, W>,
+) -> Result<Signals, String> {
+    let report = dev
+        .boot()
+        .map_err(|e| format!("the boot after a trial lost power failed: {e:?}"))?;
+    match report.action {
+        BootAction::Reverted(members, ERROR_TRIAL_NOT_ACCEPTED)
+            if members.iter().all(|c| report.may_run(c)) =>
+        {
+            Ok(Signals {
+                reverted: 1,
+                ..Signals::default()
+            })
+        }
+        other => Err(format!(
+            "a trial that ran and lost power before accept was not rolled back: {other:?} \
+             ({report:?})"
+        )),
+    }
 }
 
 /// Whether the boot log shows a trial that was handed over (the application ran it).
