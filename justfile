@@ -59,8 +59,12 @@ qemu-faults-sweep BOARD="an386":
 qemu-faults N="200" BOARD="an386":
     ./scripts/qemu-kill-faults.sh {{ N }} {{ BOARD }}
 
-# QEMU stage of CI: smoke on both machines, the deterministic cut sweep and 200 random kills on mps2-an386
-qemu: qemu-smoke (qemu-faults-sweep "an386") (qemu-faults "200" "an386")
+# QEMU stage of CI: smoke on both machines, the deterministic cut sweep, 200 random kills and the SMP story on mps2-an386
+qemu: qemu-smoke (qemu-faults-sweep "an386") (qemu-faults "200" "an386") qemu-smp
+
+# The demo application updated over SMP by the stock mcumgr tools (smpclient, smpmgr) on a QEMU pty
+qemu-smp BOARD="an386":
+    ./scripts/qemu-smp.sh {{ BOARD }}
 
 # Interoperability tests against MCUboot's imgtool 2.5.0 in .venv (see scripts/setup.sh)
 interop:

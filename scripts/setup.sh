@@ -7,7 +7,8 @@
 #     targets;
 #   * the nightly toolchain check (cargo-fuzz needs it; it is part of the machine image);
 #   * `just` and `cargo-fuzz` (cargo install --locked);
-#   * a Python venv at .venv/ with MCUboot's imgtool (pinned) for the interop tests.
+#   * a Python venv at .venv/ with MCUboot's imgtool (pinned) for the interop tests, and the
+#     mcumgr tools smpclient and smpmgr (pinned) for the SMP tests.
 #
 # One line per step. When everything is present it finishes in a few seconds.
 set -euo pipefail
@@ -16,6 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 IMGTOOL_VERSION=2.5.0
+# The stock mcumgr tools the SMP tests and the demo drive a fwu device with (issue 14).
+SMPCLIENT_VERSION=7.3.0
+SMPMGR_VERSION=0.19.1
 TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
 COMPONENTS=(rustfmt clippy)
 TOOLCHAIN=$(sed -n 's/^channel[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' rust-toolchain.toml)
@@ -136,6 +140,19 @@ ensure_imgtool() {
         die "imgtool in .venv reports version '$have', expected $IMGTOOL_VERSION"
 }
 
+ensure_smp_tools() {
+    local venv=$ROOT/.venv
+    if "$venv/bin/python" -c "import importlib.metadata as m, sys; \
+sys.exit(m.version('smpclient') != '$SMPCLIENT_VERSION' or m.version('smpmgr') != '$SMPMGR_VERSION')" \
+        2>/dev/null; then
+        step "smpclient $SMPCLIENT_VERSION and smpmgr $SMPMGR_VERSION in .venv: present"
+        return
+    fi
+    step "smpclient $SMPCLIENT_VERSION and smpmgr $SMPMGR_VERSION in .venv: installing from PyPI"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "smpclient==$SMPCLIENT_VERSION" "smpmgr==$SMPMGR_VERSION"
+}
+
 # Needed by the QEMU runs (mps2-an386 / mps2-an505), which do not exist yet. Not called today;
 # enable it in the step list below when the QEMU demo lands.
 ensure_qemu() {
@@ -153,5 +170,6 @@ ensure_nightly
 ensure_cargo_tool just just
 ensure_cargo_tool cargo-fuzz cargo-fuzz
 ensure_imgtool
+ensure_smp_tools
 ensure_qemu
 step "done"

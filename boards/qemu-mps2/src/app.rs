@@ -1,6 +1,9 @@
 //! The embassy demo application's flow, shared by both boards (feature `app`): the update
 //! service ([`fwu_updater::Updater`]) over [`EmulatedFlash`], a watchdog feeder, the trial
-//! self-test, and a line protocol on UART0 through which a host drives updates.
+//! self-test, and on UART0 both an SMP server ([`fwu_smp`]: stock mcumgr tools such as
+//! `smpmgr` and `smpclient` update the device) and a text line protocol (below) through which
+//! the demo and fault scripts drive updates. Lines opened by SMP's `0x06 0x09` / `0x04 0x14`
+//! go to the SMP server, the others are commands.
 //!
 //! # Console (device → host), one line each
 //! ```text
@@ -31,7 +34,8 @@
 //! At boot, if component 0 is TRIAL the self-test runs: [`SelfTest::Pass`] accepts,
 //! [`SelfTest::Fail`] rejects with `PSA_ERROR_GENERIC_ERROR` and requests a reboot,
 //! [`SelfTest::Hang`] spins without feeding the watchdog (the bootloader's trial watchdog
-//! resets the machine and the bootloader reverts).
+//! resets the machine and the bootloader reverts), [`SelfTest::Host`] leaves the trial to the
+//! host (an SMP `confirm`, or a reboot that rolls it back).
 
 use crate::console::Uart;
 use crate::flash::EmulatedFlash;
@@ -53,6 +57,10 @@ pub const CHUNK: usize = PSA_FWU_MAX_WRITE_SIZE;
 pub const FEED_PERIOD_MS: u64 = 100;
 /// Longest command line.
 const LINE: usize = 256;
+/// Largest SMP request packet (MCUmgr parameters' `buf_size`).
+const SMP_BUF: usize = 1024;
+/// Largest SMP response packet (the image state of two components fits in 400 bytes).
+const SMP_RESPONSE: usize = 512;
 /// Error code the failing self-test rejects with.
 pub const REJECT_CODE: Error = Error::GenericError;
 
@@ -65,15 +73,18 @@ pub enum SelfTest {
     Fail,
     /// Stop feeding the watchdog and spin.
     Hang,
+    /// Leave the decision to the host (it confirms over SMP, or a reboot rolls back).
+    Host,
 }
 
 impl SelfTest {
-    /// `pass`, `fail` or `hang` (anything else: pass).
+    /// `pass`, `fail`, `hang` or `host` (anything else: pass).
     pub const fn parse(s: Option<&str>) -> SelfTest {
         match s {
             Some(v) => match v.as_bytes() {
                 b"fail" => SelfTest::Fail,
                 b"hang" => SelfTest::Hang,
+                b"host" => SelfTest::Host,
                 _ => SelfTest::Pass,
             },
             None => SelfTest::Pass,
@@ -85,6 +96,7 @@ impl SelfTest {
             SelfTest::Pass => "pass",
             SelfTest::Fail => "fail",
             SelfTest::Hang => "hang",
+            SelfTest::Host => "host",
         }
     }
 }
@@ -159,14 +171,62 @@ impl App {
         }
     }
 
-    /// One command line (without the newline; `\r` dropped, at most `buf.len()` bytes kept).
-    async fn read_line<'b>(&mut self, buf: &'b mut [u8]) -> &'b str {
+    /// Serve the host for ever on UART0: SMP packets (the mcumgr serial framing: lines opened by
+    /// `0x06 0x09` / `0x04 0x14`, answered by [`fwu_smp`]) and the text commands above, told
+    /// apart by the first byte of each line.
+    async fn serve(&mut self, fwu: &Service, version: &str) -> ! {
+        let ids: [ComponentId; 2] = [0, 1];
+        let mut smp = fwu_smp::server::Server::new(fwu, &ids, SMP_BUF as u16, version);
+        let mut decoder = fwu_smp::serial::Decoder::<{ SMP_BUF + 4 }>::new();
+        let mut response = [0u8; SMP_RESPONSE];
+        let mut buf = [0u8; LINE];
         let mut n = 0;
+        let mut line_start = true;
+        let mut smp_line = false;
+        self.line(format_args!("ready"));
         loop {
-            match self.byte().await {
-                b'\n' => break,
+            let b = self.byte().await;
+            if let Some(Ok(packet)) = decoder.push(b) {
+                let (len, after) = smp.handle(packet, &mut response).await;
+                let mut lines = fwu_smp::serial::Encoder::new(response.get(..len).unwrap_or(&[]));
+                let mut out = [0u8; fwu_smp::serial::MAX_LINE];
+                while let Some(k) = lines.next_line(&mut out) {
+                    self.con.write_bytes(out.get(..k).unwrap_or(&[]));
+                }
+                if after == fwu_smp::server::After::Reset {
+                    self.line(format_args!("smp reset"));
+                    smp.reset().await;
+                }
+            }
+            if line_start {
+                smp_line = b == fwu_smp::serial::START[0] || b == fwu_smp::serial::CONTINUE[0];
+            }
+            line_start = b == b'\n';
+            if smp_line {
+                continue;
+            }
+            match b {
+                b'\n' => {
+                    let line = buf
+                        .get(..n)
+                        .and_then(|l| core::str::from_utf8(l).ok())
+                        .unwrap_or("")
+                        .trim();
+                    let mut copy = [0u8; LINE];
+                    let len = line.len();
+                    if let Some(dst) = copy.get_mut(..len) {
+                        dst.copy_from_slice(line.as_bytes());
+                    }
+                    n = 0;
+                    let line = copy
+                        .get(..len)
+                        .and_then(|l| core::str::from_utf8(l).ok())
+                        .unwrap_or("");
+                    self.command(fwu, line).await;
+                    self.line(format_args!("ready"));
+                }
                 b'\r' => {}
-                b => {
+                _ => {
                     if let Some(slot) = buf.get_mut(n) {
                         *slot = b;
                         n += 1;
@@ -174,10 +234,6 @@ impl App {
                 }
             }
         }
-        buf.get(..n)
-            .and_then(|l| core::str::from_utf8(l).ok())
-            .unwrap_or("")
-            .trim()
     }
 
     async fn states(&mut self, fwu: &Service) {
@@ -423,14 +479,10 @@ pub async fn run(
                         cortex_m::asm::nop();
                     }
                 }
+                SelfTest::Host => app.line(format_args!("trial: waiting for the host")),
             }
         }
-        let mut buf = [0u8; LINE];
-        loop {
-            app.line(format_args!("ready"));
-            let line = app.read_line(&mut buf).await;
-            app.command(fwu, line).await;
-        }
+        app.serve(fwu, version).await
     };
     join(main, feed_watchdog(map)).await;
     crate::fatal(map, format_args!("fwu-app: main loop ended"))
