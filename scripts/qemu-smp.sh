@@ -3,7 +3,8 @@
 # (PyPI, installed in .venv by scripts/setup.sh) talks to the device's UART0 through the
 # pseudo-terminal QEMU exposes (`-serial pty`). scripts/smp_story.py tells the story with a
 # PASS/FAIL transcript: echo and MCUmgr parameters; image state (v1 active and confirmed);
-# upload v2; test; reset; v2 on trial (not confirmed); confirm; an upload with a bad signature
+# upload v2 (stopped a third of the way, as if the tool were killed, then resumed by a new
+# client from the device's offset); test; reset; v2 on trial (not confirmed); confirm; an upload with a bad signature
 # refused (INVALID_HASH) and a downgrade refused (CURRENT_VERSION_IS_NEWER), each with the
 # error the tool reports.
 # Usage: scripts/qemu-smp.sh [an386|an505]     (images and logs under target/qemu/<board>/smp/)
