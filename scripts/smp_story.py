@@ -57,6 +57,21 @@ def image_hash(path):
     return hashlib.sha256(data[: hdr_size + img_size + prot]).digest()
 
 
+def count_writes(client):
+    """Count the bytes smpclient writes to the serial port from now on (a one-element list).
+    Reaches into smpclient's transport: for the measurement only."""
+    conn = client._transport._conn
+    sent = [0]
+    write = conn.write
+
+    def counted(data):
+        sent[0] += len(data)
+        return write(data)
+
+    conn.write = counted
+    return sent
+
+
 def slot(states, image, slot_no):
     for s in states.images:
         if s.image == image and s.slot == slot_no:
@@ -99,11 +114,16 @@ async def states(client, tries=1):
 async def expect_refused(client, path, rc_name):
     """Upload `path`; the upload must fail with image-group error `rc_name`."""
     data = open(path, "rb").read()
+    sent = count_writes(client)
+    t = time.monotonic()
     try:
         async for _ in client.upload(data):
             pass
     except SMPUploadError as e:
         text = str(e)
+        print(f"    | a whole upload: {len(data)} image bytes, {sent[0]} bytes sent on the UART "
+              f"({len(data) / max(sent[0], 1):.3f} image bytes per UART byte), "
+              f"{time.monotonic() - t:.1f} s", flush=True)
         print(f"    | smpclient: {text}", flush=True)
         if rc_name not in text:
             raise Deviation(f"refused, but not with {rc_name}: {text}")
@@ -154,13 +174,16 @@ async def story(work, board):
             # ... and a new one uploads the same image: the device answers its first chunk with
             # the offset it reached, and the upload goes on from there.
             await client.connect()
+            sent = count_writes(client)
             t = time.monotonic()
             first = None
             async for off in client.upload(data):
                 if first is None:
                     first = off
-            print(f"    | resumed at offset {first}; {len(data) - (first or 0)} bytes in "
-                  f"{time.monotonic() - t:.1f} s", flush=True)
+            image_bytes = len(data) - (first or 0)
+            print(f"    | resumed at offset {first}; {image_bytes} bytes in "
+                  f"{time.monotonic() - t:.1f} s; {sent[0]} bytes sent on the UART: "
+                  f"{image_bytes / max(sent[0], 1):.3f} image bytes per UART byte", flush=True)
             if first is None or first < reached:
                 raise Deviation(f"the upload did not resume: first offset {first}, "
                                 f"reached {reached}")
