@@ -35,7 +35,7 @@ lint-firmware:
     #!/usr/bin/env bash
     set -euo pipefail
     cd boards
-    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe fwu-state-probe fwu-tiny-mem fwu-embassy-boot-anchor; do cargo fmt -p "$p" -- --check; done
+    for p in fwu-board-qemu fwu-board-mps2-an386 fwu-board-mps2-an505 fwu-verify-probe fwu-state-probe fwu-smp-probe fwu-tiny-mem fwu-embassy-boot-anchor; do cargo fmt -p "$p" -- --check; done
     rustfmt --edition 2021 --check qemu-mps2/bins/*.rs
     cargo clippy -p fwu-board-qemu --features bootloader,testapp,app --target thumbv7em-none-eabihf -- -D warnings
     cargo clippy -p fwu-board-qemu --features no-auth-active --target thumbv7em-none-eabihf -- -D warnings
@@ -44,6 +44,7 @@ lint-firmware:
     for t in {{ targets }}; do cargo clippy -p fwu-verify-probe --target "$t" -- -D warnings; done
     for t in {{ targets }}; do cargo clippy -p fwu-tiny-mem --target "$t" -- -D warnings; done
     for t in {{ targets }}; do for f in "" baseline size; do cargo clippy -p fwu-state-probe --target "$t" --features "$f" -- -D warnings; done; done
+    for f in "" baseline future-size; do cargo clippy -p fwu-smp-probe --target thumbv7em-none-eabihf --features "$f" -- -D warnings; done
     for f in "" min-buffer; do cargo clippy -p fwu-embassy-boot-anchor --target thumbv7em-none-eabihf --features "$f" -- -D warnings; done
 
 # QEMU: the real bootloader and test application on both MPS2 machines (boot, install, trial, rollbacks, watchdog)
@@ -154,13 +155,14 @@ mutants *IDS:
 mutants-full *ARGS:
     ./scripts/mutants.sh {{ ARGS }}
 
-# Measurements for BENCHMARKS.md: verifier size, swap wear vs embassy-boot, updater overhead, QEMU boot time, embassy-boot anchor
+# Measurements for BENCHMARKS.md: verifier size, SMP server size, swap wear vs embassy-boot, updater overhead, QEMU boot time, embassy-boot anchor
 bench:
     @test -x scripts/size-verifier.sh || { echo "bench: scripts/size-verifier.sh is missing (or not executable)" >&2; exit 1; }
     ./scripts/size-verifier.sh
     ./scripts/verify-bench.sh an386 an505
     ./scripts/size.sh || true
     ./scripts/state-probe.sh
+    just smp-size
     cargo run --release -q -p fwu-bootloader --example wear
     cargo run --release -q -p fwu-updater --example overhead
     ./scripts/qemu-boot-time.sh an386
@@ -171,6 +173,10 @@ bench:
 # Issue 12's anchor: embassy-boot 0.7's bootloader on mps2-an386 (flash, no-update boot in instructions), beside fwu's production bootloader measured the same way
 anchor-embassy-boot:
     ./scripts/anchor-embassy-boot.sh --fwu
+
+# Issue 14's SMP server alone on the Cortex-M4 (boards/smp-probe): flash by difference with a baseline of the same mocks, RAM beyond the configured buffers (goals: 12 KiB, 1.5 KiB)
+smp-size:
+    ./scripts/smp-size.sh --symbols
 
 # C ABI: static libraries (host simulation, thumbv7em, thumbv8m), header drift test, C test programs
 capi:
