@@ -69,6 +69,24 @@ impl<const S: usize, const W: usize> NorFlash for FlashHandle<S, W> {
 pub type Service<const S: usize, const W: usize> =
     Updater<'static, NoopRawMutex, FlashHandle<S, W>, RebootRecorder, StoredCounters>;
 
+/// The two-component layout the scenarios, the SMP tests and the SMP fuzz target share (4 KiB
+/// sectors, 0x22000 bytes of flash, an 8-sector state partition): component 0 with 8 sectors,
+/// component 1 with 4.
+pub const TWO_COMPONENTS: [ComponentSlots; 2] = [
+    ComponentSlots {
+        id: 0,
+        primary: 0x8000,
+        secondary: 0x10000,
+        sectors: 8,
+    },
+    ComponentSlots {
+        id: 1,
+        primary: 0x19000,
+        secondary: 0x1d000,
+        sectors: 4,
+    },
+];
+
 /// The seed of the development signing key used by simulated devices.
 pub const DEV_KEY_SEED: [u8; 32] = [0x5e; 32];
 

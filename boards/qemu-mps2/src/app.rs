@@ -212,17 +212,8 @@ impl App {
                         .and_then(|l| core::str::from_utf8(l).ok())
                         .unwrap_or("")
                         .trim();
-                    let mut copy = [0u8; LINE];
-                    let len = line.len();
-                    if let Some(dst) = copy.get_mut(..len) {
-                        dst.copy_from_slice(line.as_bytes());
-                    }
-                    n = 0;
-                    let line = copy
-                        .get(..len)
-                        .and_then(|l| core::str::from_utf8(l).ok())
-                        .unwrap_or("");
                     self.command(fwu, line).await;
+                    n = 0;
                     self.line(format_args!("ready"));
                 }
                 b'\r' => {}

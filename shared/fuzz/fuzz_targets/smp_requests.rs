@@ -26,20 +26,7 @@ use libfuzzer_sys::fuzz_target;
 
 type Dev = Device<4096, 4>;
 
-const SLOTS: [ComponentSlots; 2] = [
-    ComponentSlots {
-        id: 0,
-        primary: 0x8000,
-        secondary: 0x10000,
-        sectors: 8,
-    },
-    ComponentSlots {
-        id: 1,
-        primary: 0x19000,
-        secondary: 0x1d000,
-        sectors: 4,
-    },
-];
+const SLOTS: [ComponentSlots; 2] = fwu_sim::device::TWO_COMPONENTS;
 
 /// The device every input starts from (cloned: a copy of the cells). One per thread: the
 /// simulated device is not `Sync`.

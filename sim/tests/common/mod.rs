@@ -9,7 +9,6 @@
 
 use embassy_futures::block_on;
 use fwu_bootloader::BootAction;
-use fwu_shared::layout::ComponentSlots;
 use fwu_shared::state::plan::swap_sectors;
 use fwu_shared::state::{
     slots, staged_set_digest, BootLog, BootRecord, Members, Phase, StateGeometry,
@@ -25,20 +24,7 @@ pub type Dev = Device<SECTOR, WORD>;
 
 /// 8-sector slots for component 0, 4 for component 1, the smallest state partition.
 pub fn device() -> Dev {
-    let slots = [
-        ComponentSlots {
-            id: 0,
-            primary: 0x8000,
-            secondary: 0x10000,
-            sectors: 8,
-        },
-        ComponentSlots {
-            id: 1,
-            primary: 0x19000,
-            secondary: 0x1d000,
-            sectors: 4,
-        },
-    ];
+    let slots = fwu_sim::device::TWO_COMPONENTS;
     let dev = Dev::new(0x22000 / SECTOR, 8, &slots);
     dev.factory(1, &Dev::image(v(1), 3_000, 1, &[], 90));
     dev

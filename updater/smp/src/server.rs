@@ -618,39 +618,34 @@ fn write_off(e: &mut Enc<'_>, h: &Header, off: u32, matched: Option<bool>) -> Ha
 
 /// OS echo: `d` back as `r`.
 fn echo(body: &[u8], e: &mut Enc<'_>) -> Handled {
-    let mut text: Option<&str> = None;
-    let mut d = Decoder::new(body);
-    for_each_entry(&mut d, |k, d| {
-        match k {
-            "d" => text = Some(d.str()?),
-            _ => d.skip()?,
-        }
-        Ok(())
-    })
-    .map_err(bad_request)?;
-    let text = text.ok_or(Reply::mgmt(mgmt::EINVAL))?;
+    let text = text_field(body, "d")?.ok_or(Reply::mgmt(mgmt::EINVAL))?;
     e.map(1)
         .and_then(|e| e.str("r")?.str(text))
         .map_err(too_big)?;
     Ok(())
 }
 
-/// Bootloader info: the name, or with `query: "mode"` the mode in MCUboot's numbering (9:
-/// swap using offset, fwu's swap) and `no-downgrade` (fwu refuses downgrades).
-fn bootloader_info(body: &[u8], e: &mut Enc<'_>) -> Handled {
-    let mut query: Option<&str> = None;
+/// The text value of `key` in the request map `body` (an empty body is an empty map).
+fn text_field<'b>(body: &'b [u8], key: &str) -> Result<Option<&'b str>, Reply> {
+    let mut value = None;
     if !body.is_empty() {
-        let mut d = Decoder::new(body);
-        for_each_entry(&mut d, |k, d| {
-            match k {
-                "query" => query = Some(d.str()?),
-                _ => d.skip()?,
+        for_each_entry(&mut Decoder::new(body), |k, d| {
+            if k == key {
+                value = Some(d.str()?);
+            } else {
+                d.skip()?;
             }
             Ok(())
         })
         .map_err(bad_request)?;
     }
-    match query {
+    Ok(value)
+}
+
+/// Bootloader info: the name, or with `query: "mode"` the mode in MCUboot's numbering (9:
+/// swap using offset, fwu's swap) and `no-downgrade` (fwu refuses downgrades).
+fn bootloader_info(body: &[u8], e: &mut Enc<'_>) -> Handled {
+    match text_field(body, "query")? {
         None => e
             .map(1)
             .and_then(|e| e.str("bootloader")?.str("fwu"))

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use embassy_futures::block_on;
-use fwu_shared::layout::ComponentSlots;
 use fwu_shared::ImageVersion;
 use fwu_sim::Device;
 use fwu_smp::header::{Header, Op, VERSION_1, VERSION_2};
@@ -16,20 +15,7 @@ use minicbor::{Decoder, Encoder};
 type Dev = Device<4096, 4>;
 
 fn device() -> Dev {
-    let slots = [
-        ComponentSlots {
-            id: 0,
-            primary: 0x8000,
-            secondary: 0x10000,
-            sectors: 8,
-        },
-        ComponentSlots {
-            id: 1,
-            primary: 0x19000,
-            secondary: 0x1d000,
-            sectors: 4,
-        },
-    ];
+    let slots = fwu_sim::device::TWO_COMPONENTS;
     let dev = Dev::new(0x22000 / 4096, 8, &slots);
     dev.factory(0, &image(1, 1, 10));
     dev.factory(1, &image(1, 1, 90));
@@ -102,6 +88,21 @@ struct Client<'s, 'a> {
     seq: u8,
     version: u8,
     _s: core::marker::PhantomData<&'s ()>,
+}
+
+/// A client of a fresh server over `svc` speaking SMP `version`.
+fn client<'a>(
+    svc: &'a fwu_sim::device::Service<4096, 4>,
+    ids: &'a [u8],
+    buf_size: u16,
+    version: u8,
+) -> Client<'a, 'a> {
+    Client {
+        server: Server::new(svc, ids, buf_size, "fwu sim"),
+        seq: 0,
+        version,
+        _s: Default::default(),
+    }
 }
 
 impl Client<'_, '_> {
@@ -197,12 +198,7 @@ fn an_update_with_stock_smp_requests() {
     let dev = device();
     let ids = [0u8, 1];
     let svc = dev.service().unwrap();
-    let mut c = Client {
-        server: Server::new(&svc, &ids, 1024, "fwu sim"),
-        seq: 0,
-        version: VERSION_2,
-        _s: Default::default(),
-    };
+    let mut c = client(&svc, &ids, 1024, VERSION_2);
     // State: the factory images, active and confirmed, with their hashes.
     let images = state(&mut c);
     assert_eq!(images.len(), 2);
@@ -253,12 +249,7 @@ fn an_update_with_stock_smp_requests() {
     drop(svc);
     dev.boot().unwrap();
     let svc = dev.service().unwrap();
-    let mut c = Client {
-        server: Server::new(&svc, &ids, 1024, "fwu sim"),
-        seq: 0,
-        version: VERSION_1,
-        _s: Default::default(),
-    };
+    let mut c = client(&svc, &ids, 1024, VERSION_1);
     // v2 runs on trial: not confirmed; confirm with no hash accepts it.
     let s0 = entry(&state(&mut c), 0, 0).unwrap();
     assert_eq!(s0.get("version"), Some(&V::S("2.2.3".into())));
@@ -301,12 +292,7 @@ fn refusals_are_reported_as_the_tools_expect() {
     let dev = device();
     let ids = [0u8, 1];
     let svc = dev.service().unwrap();
-    let mut c = Client {
-        server: Server::new(&svc, &ids, 1024, "fwu sim"),
-        seq: 0,
-        version: VERSION_2,
-        _s: Default::default(),
-    };
+    let mut c = client(&svc, &ids, 1024, VERSION_2);
     // A bad signature: the last chunk is refused with INVALID_HASH (v2) ...
     let mut bad = image(3, 3, 30);
     let n = bad.len();
@@ -342,12 +328,7 @@ fn refusals_are_reported_as_the_tools_expect() {
         (1, u64::from(img::INVALID_SLOT))
     );
     // A chunk before any first chunk: INVALID_OFFSET.
-    let mut fresh = Client {
-        server: Server::new(&svc, &ids, 1024, "fwu sim"),
-        seq: 0,
-        version: VERSION_2,
-        _s: Default::default(),
-    };
+    let mut fresh = client(&svc, &ids, 1024, VERSION_2);
     assert_eq!(
         err_v2(
             &fresh
@@ -385,12 +366,7 @@ fn an_interrupted_upload_resumes_from_the_device_offset() {
     let dev = device();
     let ids = [0u8, 1];
     let svc = dev.service().unwrap();
-    let mut c = Client {
-        server: Server::new(&svc, &ids, 1024, "fwu sim"),
-        seq: 0,
-        version: VERSION_2,
-        _s: Default::default(),
-    };
+    let mut c = client(&svc, &ids, 1024, VERSION_2);
     let v2 = image(2, 2, 21);
     let sha = digest(&v2);
     let first = upload_chunk(0, &v2[..1000], Some((v2.len() as u32, sha)));
@@ -428,12 +404,7 @@ fn os_group_answers() {
     let dev = device();
     let ids = [0u8, 1];
     let svc = dev.service().unwrap();
-    let mut c = Client {
-        server: Server::new(&svc, &ids, 512, "fwu sim"),
-        seq: 0,
-        version: VERSION_2,
-        _s: Default::default(),
-    };
+    let mut c = client(&svc, &ids, 512, VERSION_2);
     let echo = body(|e| {
         e.map(1).unwrap();
         e.str("d").unwrap().str("hello").unwrap();
